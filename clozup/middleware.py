@@ -1,0 +1,76 @@
+import logging
+import uuid
+
+from django.db import transaction
+
+from clozup import selectors, tenancy
+from clozup.lib.logging import request_id_var
+
+logger = logging.getLogger(__name__)
+
+SESSION_ORGANIZATION_KEY = "organization_id"
+
+
+class RequestIdMiddleware:
+    """Give every request an id, on its log lines and in the X-Request-ID header."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.id = uuid.uuid4().hex
+        token = request_id_var.set(request.id)
+        try:
+            response = self.get_response(request)
+        finally:
+            request_id_var.reset(token)
+        response["X-Request-ID"] = request.id
+        return response
+
+
+class TenancyMiddleware:
+    """Serve a signed-in user's request inside their organization's context.
+
+    The whole rest of the request, template rendering included, runs in one
+    transaction whose `app.current_org_id` is the organization chosen in the
+    session (or the user's first). Unlike ATOMIC_REQUESTS, this also covers
+    other middleware and lazy querysets evaluated by templates. A streamed body
+    is produced after this returns, so it re-enters the context itself.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.organization = None
+        request.membership = None
+        request.memberships = []
+        if not request.user.is_authenticated:
+            return self.get_response(request)
+
+        with tenancy.user_context(request.user.pk):
+            request.memberships = list(selectors.list_memberships(request.user))
+            membership = selectors.get_current_membership(
+                request.memberships, request.session.get(SESSION_ORGANIZATION_KEY)
+            )
+            if membership is not None:
+                tenancy.enter_organization(membership.organization_id)
+                request.membership = membership
+                request.organization = membership.organization
+
+            response = self.get_response(request)
+
+            # A view that failed must not leave half its writes behind.
+            if response.status_code >= 500:
+                transaction.set_rollback(True)
+
+        if response.streaming and membership is not None:
+            response.streaming_content = _stream_in_context(
+                membership.organization_id, response.streaming_content
+            )
+        return response
+
+
+def _stream_in_context(organization_id, chunks):
+    with tenancy.org_context(organization_id):
+        yield from chunks

@@ -1,0 +1,158 @@
+from django.contrib.auth.models import (
+    AbstractBaseUser,
+    BaseUserManager,
+    PermissionsMixin,
+)
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **fields):
+        if not email:
+            raise ValueError("email: a user needs an email address")
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **fields):
+        fields.update(is_staff=True, is_superuser=True)
+        return self.create_user(email, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who signs in. Belongs to organizations through memberships.
+
+    Users are global rather than per organization, because one person may work
+    for several organizations with one sign-in. `is_staff` marks Clozup's own
+    operators; it grants no access to any organization's records.
+    """
+
+    email = models.EmailField(unique=True)
+    full_name = models.CharField(max_length=200, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    @property
+    def display_name(self) -> str:
+        return self.full_name or self.email.split("@", 1)[0]
+
+
+class Organization(models.Model):
+    """The tenant. Every organization table points here through organization_id.
+
+    This table itself has no row-level security: it is the registry that the
+    tenancy middleware and support commands read to find an organization by
+    slug, and it holds no personal data.
+    """
+
+    class Plan(models.TextChoices):
+        FREE = "free", "Free"
+        PRO = "pro", "Pro"
+        ENTERPRISE = "enterprise", "Enterprise"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        CANCELLED = "cancelled", "Cancelled"
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=60, unique=True)
+    plan = models.CharField(max_length=20, choices=Plan.choices, default=Plan.FREE)
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.ACTIVE
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status="active", cancelled_at__isnull=True)
+                | models.Q(status="cancelled", cancelled_at__isnull=False),
+                name="organization_cancelled_at_matches_status",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+
+class OrganizationModel(models.Model):
+    """Base of every table that holds an organization's data.
+
+    Subclasses get the organization column (indexed first, for RLS and for
+    distribution by organization later) and a unique (organization_id, id)
+    key that composite foreign keys from other organization tables reference.
+    Their migration must enable RLS; tests/clozup/test_rls_schema.py fails
+    when one does not.
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+
+    class Meta:
+        abstract = True
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "id"], name="%(app_label)s_%(class)s_org_pk"
+            ),
+        ]
+
+
+def organization_constraints(*constraints):
+    """Meta.constraints for an OrganizationModel: the org key plus these."""
+    return [*OrganizationModel.Meta.constraints, *constraints]
+
+
+class Membership(OrganizationModel):
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        ADMIN = "admin", "Admin"
+        REP = "rep", "Sales rep"
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="memberships", db_index=False
+    )
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.REP)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = organization_constraints(
+            models.UniqueConstraint(
+                fields=["organization", "user"], name="membership_one_per_user_and_org"
+            ),
+        )
+        indexes = [
+            models.Index(fields=["user", "organization"], name="membership_user_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()})"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role in (self.Role.OWNER, self.Role.ADMIN)

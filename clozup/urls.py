@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from clozup import views
+
+urlpatterns = [
+    path("", include("crm.urls")),
+    path(
+        "organizations/switch/", views.switch_organization, name="switch-organization"
+    ),
+    path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path("accounts/", include("allauth.urls")),
+    path("admin/", admin.site.urls),
+]

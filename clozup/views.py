@@ -1,0 +1,66 @@
+import logging
+
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.db import DatabaseError, connection
+from django.http import HttpResponseBadRequest, JsonResponse
+from django.shortcuts import redirect
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from clozup.middleware import SESSION_ORGANIZATION_KEY
+
+logger = logging.getLogger(__name__)
+
+
+@require_POST
+@login_required
+def switch_organization(request):
+    try:
+        organization_id = int(request.POST.get("organization", ""))
+    except ValueError:
+        return HttpResponseBadRequest("organization: not an organization id")
+
+    # request.memberships holds only the user's own memberships.
+    if not any(m.organization_id == organization_id for m in request.memberships):
+        return HttpResponseBadRequest("organization: you are not a member of it")
+    request.session[SESSION_ORGANIZATION_KEY] = organization_id
+
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, {request.get_host()}):
+        target = "/"
+    return redirect(target)
+
+
+@require_GET
+def healthz(request):
+    return JsonResponse({"status": "ok"})
+
+
+@require_GET
+def readyz(request):
+    checks = {"database": _database_ready(), "redis": _redis_ready()}
+    ready = all(checks.values())
+    return JsonResponse(
+        {"status": "ok" if ready else "unavailable", "checks": checks},
+        status=200 if ready else 503,
+    )
+
+
+def _database_ready() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True
+    except DatabaseError:
+        logger.warning("readiness: database unreachable")
+        return False
+
+
+def _redis_ready() -> bool:
+    try:
+        cache.set("readyz", "1", timeout=5)
+        return cache.get("readyz") == "1"
+    except Exception:
+        logger.warning("readiness: redis unreachable")
+        return False
