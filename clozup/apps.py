@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin.apps import AdminConfig
 from django.db.models.signals import post_migrate
 
 
@@ -15,3 +16,21 @@ class ClozupConfig(AppConfig):
     def ready(self):
         # Grants follow the schema: after every migrate, whatever it created.
         post_migrate.connect(_grant_app_role, sender=self)
+
+
+class ClozupAdminConfig(AdminConfig):
+    """The Admin Panel replaces Django's default admin site."""
+
+    default_site = "clozup.admin_site.ClozupAdminSite"
+
+    def ready(self):
+        super().ready()
+        # Global tables (groups, every user's email addresses) would show one
+        # organization's admins the people of all the others.
+        from allauth.account.models import EmailAddress
+        from django.contrib import admin
+        from django.contrib.auth.models import Group
+
+        for model in (Group, EmailAddress):
+            if admin.site.is_registered(model):
+                admin.site.unregister(model)

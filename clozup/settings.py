@@ -22,7 +22,7 @@ SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
 
 INSTALLED_APPS = [
     "clozup.apps.ClozupConfig",
-    "django.contrib.admin",
+    "clozup.apps.ClozupAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -177,7 +177,9 @@ DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / ".data")))
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Clozup <[email protected]>")
+DEFAULT_FROM_EMAIL = env.str(
+    "DEFAULT_FROM_EMAIL", default="Clozup <no-reply@clozup.example>"
+)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

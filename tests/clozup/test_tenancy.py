@@ -223,7 +223,7 @@ def test_switching_organization_needs_a_membership(
 def test_a_member_of_two_organizations_switches_between_them(
     client, org_a, org_b, make_member, make_lead
 ):
-    person = make_member(org_a, email="[email protected]")
+    person = make_member(org_a, email="two-orgs@example.com")
     with org_context(org_b):
         Membership.objects.create(organization=org_b, user=person, role="rep")
     lead_a, lead_b = make_lead(org_a), make_lead(org_b)
