@@ -39,7 +39,7 @@ def create_organization(
     *, name: str, slug: str, plan: str, owner_email: str, owner_name: str = ""
 ) -> NewOrganization:
     """Create an organization with its owner, default pipeline and settings."""
-    from crm import services as crm_services
+    from crm.services import pipeline as crm_pipeline
 
     if Organization.objects.filter(slug=slug).exists():
         raise OrganizationSlugTaken(f"slug: an organization {slug!r} already exists")
@@ -50,7 +50,7 @@ def create_organization(
         Membership.objects.create(
             organization=organization, user=owner, role=Membership.Role.OWNER
         )
-        crm_services.create_default_pipeline(organization)
+        crm_pipeline.create_default_pipeline(organization)
     return NewOrganization(organization, owner, password)
 
 

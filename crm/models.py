@@ -186,6 +186,7 @@ class Lead(OrganizationModel):
         )
         indexes = [
             _org_index("-created_at", "-id", name="lead_recent_idx"),
+            _org_index("last_name", "first_name", "id", name="lead_name_idx"),
             _org_index(Lower("email"), name="lead_email_idx"),
             _org_index("status", name="lead_status_idx"),
             _org_index("owner", name="lead_owner_idx"),
@@ -267,6 +268,10 @@ class Deal(OrganizationModel):
     contact = _fk(Contact)
     lead = _fk(Lead)
     product = _fk(Product)
+    # Imported owners that are not members, as for leads.
+    owner_name = models.CharField(max_length=200, blank=True)
+    # The day the deal entered its first active stage, when the source says.
+    engaged_on = models.DateField(null=True, blank=True)
     external_id = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -420,3 +425,90 @@ class Campaign(OrganizationModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SalesTeam(OrganizationModel):
+    """A manager's team of sellers, in a sales region."""
+
+    name = models.CharField(max_length=200)
+    region = models.CharField(max_length=120, blank=True)
+    manager_name = models.CharField(max_length=200, blank=True)
+    manager = _fk(settings.AUTH_USER_MODEL)
+
+    class Meta:
+        constraints = organization_constraints(
+            models.UniqueConstraint(
+                "organization", Lower("name"), name="salesteam_name_unique"
+            ),
+        )
+        indexes = [_org_index("manager", name="salesteam_manager_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SalesAgent(OrganizationModel):
+    """A seller named by imported records, tied to a member when one matches.
+
+    Exports name their owners as free text; a roster keeps those names, their
+    team, and the member account once someone links it.
+    """
+
+    name = models.CharField(max_length=200)
+    team = _fk(SalesTeam)
+    user = _fk(settings.AUTH_USER_MODEL)
+
+    class Meta:
+        constraints = organization_constraints(
+            models.UniqueConstraint(
+                "organization", Lower("name"), name="salesagent_name_unique"
+            ),
+        )
+        indexes = [
+            _org_index("team", name="salesagent_team_idx"),
+            _org_index("user", name="salesagent_user_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ImportJob(OrganizationModel):
+    """One upload of CSV files, from mapping through its result."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for the column mapping"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Imported"
+        REJECTED = "rejected", "Nothing imported: rows were rejected"
+        FAILED = "failed", "Failed"
+
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.PENDING
+    )
+    # One entry per uploaded file: its name as uploaded, storage name, layout,
+    # header and the column mapping chosen on the upload page.
+    files = models.JSONField(default=list)
+    allow_partial = models.BooleanField(default=False)
+    # Counts per record kind, rejected rows and decisions (see crm.importing).
+    report = models.JSONField(default=dict, blank=True)
+    created_by = _fk(settings.AUTH_USER_MODEL)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = organization_constraints()
+        indexes = [_org_index("-created_at", "-id", name="importjob_recent_idx")]
+
+    def __str__(self) -> str:
+        return f"Import {self.pk}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (
+            self.Status.SUCCEEDED,
+            self.Status.REJECTED,
+            self.Status.FAILED,
+        )

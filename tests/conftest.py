@@ -8,6 +8,8 @@ view of it.
 """
 
 import itertools
+import os
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -169,3 +171,30 @@ def make_company():
             return Company.objects.create(organization=organization, **fields)
 
     return make
+
+
+# Shared sample data ----------------------------------------------------------
+
+
+def _shared_data_dir() -> Path | None:
+    candidates = [
+        os.environ.get("CLOZUP_SHARED_DATA", ""),
+        str(Path(settings.BASE_DIR).parent / "shared" / "data"),
+        "/work/shared/data",
+    ]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "README.md").is_file():
+            return Path(candidate)
+    return None
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The sample CSVs of ../shared/data (see its README for the oracle)."""
+    found = _shared_data_dir()
+    if found is None:
+        pytest.skip(
+            "sample data not found: set CLOZUP_SHARED_DATA, or put shared/data"
+            " beside the repository"
+        )
+    return found

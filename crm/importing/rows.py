@@ -1,0 +1,409 @@
+"""Reading a CSV file and cleaning its rows for one kind of record.
+
+Nothing here touches the database except through the `Directory` the caller
+builds once per import (members, stages, products): rows come out as plain
+dicts ready for the staging table, or as rejections naming file, line,
+column and reason.
+"""
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from crm.importing import values
+from crm.importing.layouts import DETAILS, IGNORE, Kind, Layout
+from crm.models import Lead
+
+MAX_FIELD_LENGTH = {
+    "first_name": 120,
+    "last_name": 120,
+    "title": 200,
+    "company_name": 255,
+    "name": 255,
+    "city": 120,
+    "industry": 120,
+    "source": 120,
+    "origin": 120,
+    "family": 120,
+    "region": 120,
+    "agent_name": 200,
+    "manager_name": 200,
+    "owner": 200,
+    "external_id": 100,
+    "lead_number": 100,
+}
+
+PARSERS = {
+    "email": values.email,
+    "secondary_email": values.email,
+    "phone": values.phone,
+    "secondary_phone": values.phone,
+    "website": values.website,
+    "founded_year": values.year,
+    "employee_count": values.integer,
+    "annual_revenue": values.amount,
+    "annual_revenue_millions": values.amount,
+    "list_price": values.amount,
+    "amount": values.amount,
+    "currency": values.currency,
+    "score": lambda raw: values.integer(raw, minimum=0, maximum=100),
+    "engaged_on": values.day,
+    "closed_on": values.day,
+    "expected_close_date": values.day,
+    "subscribed_on": values.day,
+    "converted": values.boolean,
+    "do_not_email": values.boolean,
+    "do_not_call": values.boolean,
+}
+
+# Lead exports carry a sales stage per lead; it becomes the lead's status and
+# the original word stays in details["stage"].
+LEAD_STATUS_WORDS = {
+    "new": Lead.Status.NEW,
+    "new lead": Lead.Status.NEW,
+    "open": Lead.Status.NEW,
+    "contacted": Lead.Status.CONTACTED,
+    "attempted to contact": Lead.Status.CONTACTED,
+    "in progress": Lead.Status.CONTACTED,
+    "on hold": Lead.Status.CONTACTED,
+    "re engagement": Lead.Status.CONTACTED,
+    "qualified": Lead.Status.QUALIFIED,
+    "proposal sent": Lead.Status.QUALIFIED,
+    "negotiation": Lead.Status.QUALIFIED,
+    "closed won": Lead.Status.CONVERTED,
+    "converted": Lead.Status.CONVERTED,
+    "unqualified": Lead.Status.UNQUALIFIED,
+    "disqualified": Lead.Status.UNQUALIFIED,
+    "closed lost": Lead.Status.UNQUALIFIED,
+    "bad timing": Lead.Status.UNQUALIFIED,
+}
+
+REJECTIONS_KEPT = 1000
+
+# Misspellings seen in real exports, corrected with a reported decision.
+INDUSTRY_SPELLINGS = {"technolgy": "technology", "medcal": "medical"}
+
+
+@dataclass
+class Rejection:
+    file: str
+    line: int
+    column: str
+    reason: str
+
+    def as_dict(self) -> dict:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "reason": self.reason,
+        }
+
+
+@dataclass
+class Table:
+    """An opened CSV: its header and an iterator of (line number, cells).
+
+    `release()` hands the binary stream back to its owner, who closes it.
+    """
+
+    headers: list[str]
+    rows: Iterator[tuple[int, list[str]]]
+    text: io.TextIOWrapper
+
+    def release(self) -> None:
+        self.text.detach()
+
+
+@dataclass
+class Directory:
+    """What rows are resolved against: members, sellers, stages, products."""
+
+    owners: dict[str, int] = field(default_factory=dict)
+    stages: dict[str, int] = field(default_factory=dict)
+    stage_closed: dict[int, bool] = field(default_factory=dict)
+    products: dict[str, int] = field(default_factory=dict)
+    product_names: dict[int, str] = field(default_factory=dict)
+
+    def owner(self, name: str) -> tuple[int | None, str]:
+        if not name:
+            return None, ""
+        user_id = self.owners.get(name.lower())
+        return (user_id, "") if user_id else (None, name)
+
+    def stage(self, name: str) -> int | None:
+        return self.stages.get(name.lower()) or self.stages.get(
+            values.text(name).lower().removeprefix("closed ").strip()
+        )
+
+    def product(self, name: str) -> tuple[int | None, bool]:
+        """(product id, whether only the spelling-insensitive key matched)."""
+        exact = self.products.get(name.lower())
+        if exact:
+            return exact, False
+        loose = self.products.get(product_key(name))
+        return loose, loose is not None
+
+
+def product_key(name: str) -> str:
+    return "~" + "".join(ch for ch in name.lower() if ch.isalnum())
+
+
+def open_table(stream, *, filename: str) -> Table:
+    """Read CSV text from a binary stream: UTF-8 (BOM allowed), any line end."""
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+    reader = csv.reader(text)
+    try:
+        headers = [h.strip() for h in next(reader)]
+    except StopIteration:
+        headers = []
+
+    def rows():
+        line = reader.line_num
+        for cells in reader:
+            start, line = line + 1, reader.line_num
+            if any(cell.strip() for cell in cells):
+                yield start, cells
+
+    return Table(headers=headers, rows=rows(), text=text)
+
+
+@dataclass
+class Cleaned:
+    records: list[dict] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+    rejected_count: int = 0
+    warnings: dict[str, int] = field(default_factory=dict)
+    decisions: dict[str, int] = field(default_factory=dict)
+    rows_read: int = 0
+
+    def reject(self, rejection: Rejection) -> None:
+        self.rejected_count += 1
+        if len(self.rejections) < REJECTIONS_KEPT:
+            self.rejections.append(rejection)
+
+    def count(self, bucket: dict, message: str) -> None:
+        bucket[message] = bucket.get(message, 0) + 1
+
+
+class RowCleaner:
+    """Turns the rows of one file into staging records for its kind."""
+
+    def __init__(self, layout: Layout, directory: Directory, *, filename: str):
+        self.layout = layout
+        self.directory = directory
+        self.filename = filename
+        self.result = Cleaned()
+        self._seen: dict[tuple[str, str], int] = {}
+
+    def clean(self, table: Table, progress=None) -> Cleaned:
+        headers = table.headers
+        positions = [
+            (index, header, self.layout.mapping.get(header, IGNORE))
+            for index, header in enumerate(headers)
+            if header
+        ]
+        width = len(headers)
+        for line, cells in table.rows:
+            self.result.rows_read += 1
+            if len(cells) > width and any(c.strip() for c in cells[width:]):
+                self._reject(line, "", f"has {len(cells)} cells, the header {width}")
+                continue
+            self._clean_row(line, cells, positions)
+            if progress and self.result.rows_read % 2000 == 0:
+                progress(self.result.rows_read)
+        return self.result
+
+    def _reject(self, line: int, column: str, reason: str) -> None:
+        self.result.reject(Rejection(self.filename, line, column, reason))
+
+    def _clean_row(self, line, cells, positions) -> None:
+        row: dict = {}
+        details: dict = {}
+        columns: dict[str, str] = {}
+        for index, header, target in positions:
+            raw = cells[index] if index < len(cells) else ""
+            if target == IGNORE:
+                continue
+            if target == DETAILS:
+                value = values.text(raw)
+                if value:
+                    details[header] = value
+                continue
+            try:
+                parse = PARSERS.get(target)
+                if parse is not None:
+                    row[target] = parse(raw)
+                else:
+                    row[target] = values.text(
+                        raw, max_length=MAX_FIELD_LENGTH.get(target, 0)
+                    )
+            except values.Invalid as error:
+                self._reject(line, header, str(error))
+                return
+            columns[target] = header
+
+        finish = getattr(self, f"_finish_{self.layout.kind.value}")
+        problem = finish(row, details, columns)
+        if problem:
+            self._reject(line, *problem)
+            return
+        duplicate = self._duplicate(line, row)
+        if duplicate:
+            self._reject(line, *duplicate)
+            return
+        row["line"] = line
+        self.result.records.append(row)
+
+    def _duplicate(self, line, row):
+        for key in ("external_id", "email"):
+            value = row.get(key) or ""
+            if key == "email" and self.layout.kind not in (Kind.LEADS, Kind.CONTACTS):
+                continue
+            if not value:
+                continue
+            earlier = self._seen.setdefault((key, value.lower()), line)
+            if earlier != line:
+                column = self.layout.field_columns().get(key, key)
+                return column, f"same {key.replace('_', ' ')} as line {earlier}"
+        if self.layout.kind in (Kind.PRODUCTS, Kind.TEAMS, Kind.COMPANIES):
+            name = row.get("name") or row.get("agent_name") or ""
+            if self.layout.kind is Kind.COMPANIES and (
+                row.get("external_id") or row.get("website")
+            ):
+                return None
+            earlier = self._seen.setdefault(("name", name.lower()), line)
+            if earlier != line:
+                column = self.layout.field_columns().get("name") or "name"
+                return column, f"same name as line {earlier}"
+        return None
+
+    def _country(self, row, columns, details) -> None:
+        if "country" not in row:
+            return
+        code, unresolved = values.country(row["country"])
+        row["country"] = code
+        if unresolved:
+            kept = ""
+            if self.layout.kind is Kind.LEADS:
+                details["country_as_given"] = unresolved
+                kept = "kept in the lead's details, "
+            self.result.count(
+                self.result.warnings,
+                f"{columns['country']}: {unresolved!r} is not a country we know; "
+                f"{kept}country left empty",
+            )
+
+    def _owner(self, row) -> None:
+        if "owner" in row:
+            row["owner_id"], row["owner_name"] = self.directory.owner(row.pop("owner"))
+
+    def _finish_companies(self, row, details, columns):
+        if not row.get("name"):
+            return columns.get("name", "name"), "a company needs a name"
+        industry = row.get("industry", "")
+        if industry.lower() in INDUSTRY_SPELLINGS:
+            row["industry"] = INDUSTRY_SPELLINGS[industry.lower()]
+            self.result.count(
+                self.result.decisions,
+                f"{columns['industry']}: {industry!r} read as {row['industry']!r}",
+            )
+        millions = row.pop("annual_revenue_millions", None)
+        if millions is not None:
+            row["annual_revenue"] = millions * 1_000_000
+        self._country(row, columns, details)
+        self._owner(row)
+        row.pop("owner_name", None)
+        return None
+
+    def _finish_products(self, row, details, columns):
+        if not row.get("name"):
+            return columns["name"], "a product needs a name"
+        return None
+
+    def _finish_teams(self, row, details, columns):
+        if not row.get("agent_name"):
+            return columns["agent_name"], "a seller needs a name"
+        return None
+
+    def _finish_contacts(self, row, details, columns):
+        if not any(row.get(k) for k in ("first_name", "last_name", "email")):
+            return "", "a contact needs a first name, last name or email"
+        self._country(row, columns, details)
+        self._owner(row)
+        row.pop("owner_name", None)
+        return None
+
+    def _finish_leads(self, row, details, columns):
+        if not any(
+            row.get(k)
+            for k in ("first_name", "last_name", "email", "company_name", "external_id")
+        ):
+            return "", "a lead needs a name, email, company or id"
+        self._country(row, columns, details)
+        self._owner(row)
+
+        # Without a status column a re-import leaves each lead's status alone.
+        status_word = row.pop("status", "")
+        converted = row.pop("converted", None)
+        if status_word:
+            details["stage"] = status_word
+            row["status"] = LEAD_STATUS_WORDS.get(
+                " ".join(status_word.lower().replace("-", " ").split()),
+                Lead.Status.NEW,
+            )
+        if converted:
+            row["status"] = Lead.Status.CONVERTED
+        elif converted is False and not status_word:
+            row["status"] = ""
+        # An empty cell leaves a stored flag alone: a suppression survives.
+        for flag in ("do_not_email", "do_not_call"):
+            if row.get(flag) is not None:
+                details[flag] = row[flag]
+        if row.get("lead_number"):
+            details["lead_number"] = row.pop("lead_number")
+        row.pop("lead_number", None)
+        row["details"] = json.dumps(details, sort_keys=True)
+        return None
+
+    def _finish_deals(self, row, details, columns):
+        stage_word = row.pop("stage", "")
+        stage_id = self.directory.stage(stage_word) if stage_word else None
+        if stage_id is None:
+            column = columns.get("stage", "stage")
+            return column, f"no stage named {stage_word!r} in the pipeline"
+        row["stage_id"] = stage_id
+
+        product = row.pop("product", "")
+        if product:
+            product_id, loose = self.directory.product(product)
+            if product_id is None:
+                return columns["product"], f"no product named {product!r}"
+            if loose:
+                chosen = self.directory.product_names[product_id]
+                self.result.count(
+                    self.result.decisions,
+                    f"{columns['product']}: {product!r} read as the product "
+                    f"{chosen!r} (same letters and digits)",
+                )
+            row["product_id"] = product_id
+            row["product_name"] = self.directory.product_names[product_id]
+
+        closed_on = row.pop("closed_on", None)
+        if self.directory.stage_closed[stage_id]:
+            row["closed_at"] = closed_on
+        elif closed_on and not row.get("expected_close_date"):
+            row["expected_close_date"] = closed_on
+        if "amount" in row and row["amount"] is None:
+            row["amount"] = None
+        self._owner(row)
+        if not row.get("title"):
+            parts = [row.get("company_name") or "", row.get("product_name") or ""]
+            row["title"] = " · ".join(p for p in parts if p) or row.get(
+                "external_id", "Imported deal"
+            )
+        row.pop("product_name", None)
+        row["stage_entered_at"] = closed_on or row.get("engaged_on")
+        return None

@@ -1,0 +1,129 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from clozup import selectors
+from clozup.models import Organization
+from crm.importing import layouts
+from crm.services import imports
+
+SHOWN_REJECTIONS = 50
+
+
+class Command(BaseCommand):
+    help = (
+        "Import CSV files (companies, products, sales teams, contacts, leads, deals)"
+        " into one organization. The layout of each file is recognised from its"
+        " header. Nothing is written when any row is rejected, unless --partial."
+        " Importing the same files again changes nothing."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("files", nargs="+", type=Path, metavar="FILE")
+        parser.add_argument("--org", required=True, help="the organization's slug")
+        parser.add_argument(
+            "--partial",
+            action="store_true",
+            help="write the valid rows even when some are rejected",
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="check and count, write nothing"
+        )
+        parser.add_argument(
+            "--kind",
+            choices=[k.value for k in layouts.Kind],
+            help="the kind of records in the files, when the header does not say",
+        )
+        parser.add_argument(
+            "--map",
+            action="append",
+            default=[],
+            metavar="COLUMN=FIELD",
+            help="send a column to a field (or 'ignore', or 'details' for leads)",
+        )
+
+    def handle(self, *args, files, org, partial, dry_run, kind, map, **options):
+        try:
+            organization = selectors.get_organization_by_slug(org)
+        except Organization.DoesNotExist:
+            raise CommandError(f"--org: no organization with slug {org!r}") from None
+        overrides = self._overrides(map)
+        sources = [self._source(path, kind, overrides) for path in files]
+
+        report = imports.import_files(
+            organization, sources, allow_partial=partial, dry_run=dry_run
+        )
+
+        self._print(report)
+        if report.rejected_count and not partial:
+            raise CommandError(
+                f"nothing imported: {report.rejected_count} rows rejected"
+                " (fix them, or pass --partial to import the others)"
+            )
+
+    def _overrides(self, pairs: list[str]) -> dict[str, str]:
+        overrides = {}
+        for pair in pairs:
+            column, sep, target = pair.partition("=")
+            if not sep or not column.strip() or not target.strip():
+                raise CommandError(f"--map: expected COLUMN=FIELD, got {pair!r}")
+            overrides[layouts.normalise(column)] = target.strip()
+        return overrides
+
+    def _source(self, path: Path, kind, overrides) -> imports.ImportSource:
+        if not path.is_file():
+            raise CommandError(f"FILE: {path} is not a readable file")
+        with path.open("rb") as stream:
+            headers, layout = imports.inspect_file(stream, filename=path.name)
+        if kind or overrides:
+            chosen = layouts.Kind(kind) if kind else layout.kind
+            allowed = {name for name, _ in layouts.choices_for(chosen)}
+            for target in overrides.values():
+                if target not in allowed:
+                    raise CommandError(
+                        f"--map: {target!r} is not a field of {chosen.value}"
+                    )
+            layout = layouts.map_columns(chosen, headers, overrides)
+        return imports.ImportSource(
+            name=path.name, open=lambda: path.open("rb"), layout=layout
+        )
+
+    def _print(self, report: imports.ImportReport) -> None:
+        out = self.stdout
+        for entry in report.files:
+            counts = entry["counts"]
+            out.write(
+                f"{entry['name']}: {entry['kind']} ({entry['layout']}), "
+                f"{entry['rows']} rows: {counts['created']} created, "
+                f"{counts['updated']} updated, {counts['unchanged']} unchanged, "
+                f"{entry['rejected']} rejected"
+            )
+            if entry["unmapped"]:
+                out.write(f"  columns not mapped: {', '.join(entry['unmapped'])}")
+        for item in report.decisions:
+            out.write(
+                f"decision: {item['file']}: {item['message']} ({item['rows']} rows)"
+            )
+        for item in report.warnings:
+            out.write(
+                f"warning: {item['file']}: {item['message']} ({item['rows']} rows)"
+            )
+        for rejection in report.rejections[:SHOWN_REJECTIONS]:
+            column = f" {rejection['column']}:" if rejection["column"] else ""
+            out.write(
+                f"rejected: {rejection['file']} line {rejection['line']}:{column}"
+                f" {rejection['reason']}"
+            )
+        if report.rejected_count > SHOWN_REJECTIONS:
+            out.write(
+                f"… and {report.rejected_count - SHOWN_REJECTIONS} more rejected rows"
+            )
+        if report.dry_run:
+            out.write("Dry run: nothing was written.")
+        elif report.committed:
+            totals = report.totals()
+            out.write(
+                f"Imported: {totals.get('created', 0)} created,"
+                f" {totals.get('updated', 0)} updated,"
+                f" {totals.get('unchanged', 0)} unchanged."
+            )
