@@ -9,11 +9,17 @@ rolls back. The import job used by the upload page wraps the same function.
 """
 
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from django.conf import settings
+from django.core.cache import cache
+from django.core.files.storage import storages
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.utils import timezone
 
 from clozup.models import Membership, Organization, User
 from clozup.tenancy import org_context
@@ -21,7 +27,8 @@ from crm.importing import layouts
 from crm.importing.layouts import Kind, Layout
 from crm.importing.loading import Loader
 from crm.importing.rows import Directory, RowCleaner, open_table, product_key
-from crm.models import Product, SalesAgent, Stage
+from crm.models import ImportJob, Product, SalesAgent, Stage
+from crm.services.files import display_name
 
 logger = logging.getLogger(__name__)
 
@@ -210,3 +217,182 @@ def _import_one(organization_id, source, directory, report, progress) -> None:
             "counts": counts.as_dict(),
         }
     )
+
+
+# Import jobs: the upload page's path through a Celery worker -----------------
+
+PROGRESS_TTL = 24 * 3600
+
+
+class ImportFileRejected(ValueError):
+    """An uploaded file cannot be imported; the message names it."""
+
+
+def progress_key(organization_id: int, job_id: int) -> str:
+    return f"import-progress:{organization_id}:{job_id}"
+
+
+def read_progress(job: ImportJob) -> dict:
+    return cache.get(progress_key(job.organization_id, job.pk)) or {}
+
+
+@transaction.atomic
+def create_import_job(
+    organization: Organization,
+    uploads: list[UploadedFile],
+    *,
+    actor: User,
+    allow_partial: bool = False,
+) -> ImportJob:
+    """Keep the uploaded files privately and guess each one's layout.
+
+    The job waits for the user to confirm or change the column mapping.
+    """
+    entries = []
+    storage = storages["private"]
+    try:
+        for upload in uploads:
+            if upload.size > settings.IMPORT_MAX_BYTES:
+                limit = settings.IMPORT_MAX_BYTES // (1024 * 1024)
+                raise ImportFileRejected(
+                    f"{display_name(upload.name)}: larger than the {limit} MB limit"
+                )
+            upload.seek(0)
+            try:
+                headers, layout = inspect_file(upload, filename=upload.name)
+            except UnicodeDecodeError:
+                raise ImportFileRejected(
+                    f"{display_name(upload.name)}: not a UTF-8 CSV file"
+                ) from None
+            if not headers:
+                raise ImportFileRejected(f"{display_name(upload.name)}: no header row")
+            upload.seek(0)
+            folder = f"imports/{organization.pk}"
+            name = storage.save(f"{folder}/{uuid.uuid4().hex}.csv", upload)
+            entries.append(
+                {
+                    "name": display_name(upload.name),
+                    "storage_name": name,
+                    "size": upload.size,
+                    "headers": headers,
+                    "kind": layout.kind.value,
+                    "layout": layout.name,
+                    "mapping": layout.mapping,
+                }
+            )
+        return ImportJob.objects.create(
+            organization=organization,
+            files=entries,
+            allow_partial=allow_partial,
+            created_by=actor,
+        )
+    except Exception:
+        for entry in entries:
+            storage.delete(entry["storage_name"])
+        raise
+
+
+def remap_files(files: list[dict], choices) -> list[dict]:
+    """The job's files with each one's columns mapped for the kind chosen."""
+    remapped = []
+    for index, entry in enumerate(files):
+        try:
+            kind = Kind(choices.get(f"kind_{index}") or entry["kind"])
+        except ValueError:
+            kind = Kind(entry["kind"])
+        layout = layouts.map_columns(kind, entry["headers"])
+        remapped.append({**entry, "kind": kind.value, "mapping": layout.mapping})
+    return remapped
+
+
+@transaction.atomic
+def start_import_job(job: ImportJob, chosen: list[dict], *, actor: User) -> ImportJob:
+    """Record the mapping the user chose and queue the job for a worker."""
+    from crm.tasks import run_import_task
+
+    if job.status != ImportJob.Status.PENDING:
+        return job
+    for entry, choice in zip(job.files, chosen, strict=True):
+        entry["kind"] = choice["kind"]
+        entry["mapping"] = choice["mapping"]
+    job.status = ImportJob.Status.QUEUED
+    job.save(update_fields=["files", "status"])
+    organization_id, job_id = job.organization_id, job.pk
+    transaction.on_commit(lambda: run_import_task.delay(organization_id, job_id))
+    return job
+
+
+def run_import_job(organization_id: int, job_id: int) -> ImportJob | None:
+    """Run a queued job; a job already taken by another worker is left alone."""
+    with org_context(organization_id):
+        job = (
+            ImportJob.objects.select_for_update(skip_locked=True)
+            .filter(pk=job_id, status=ImportJob.Status.QUEUED)
+            .first()
+        )
+        if job is None:
+            return None
+        job.status = ImportJob.Status.RUNNING
+        job.started_at = timezone.now()
+        job.save(update_fields=["status", "started_at"])
+
+    storage = storages["private"]
+    key = progress_key(organization_id, job_id)
+    totals = {entry["name"]: 0 for entry in job.files}
+    for entry in job.files:
+        with storage.open(entry["storage_name"], "rb") as stream:
+            totals[entry["name"]] = max(sum(1 for _ in stream) - 1, 0)
+    done = dict.fromkeys(totals, 0)
+    cache.set(key, {"rows": 0, "total": sum(totals.values())}, PROGRESS_TTL)
+
+    def progress(name, rows):
+        done[name] = rows
+        cache.set(
+            key,
+            {"rows": sum(done.values()), "total": sum(totals.values())},
+            PROGRESS_TTL,
+        )
+
+    sources = [
+        ImportSource(
+            name=entry["name"],
+            open=lambda n=entry["storage_name"]: storage.open(n, "rb"),
+            layout=Layout(
+                kind=Kind(entry["kind"]),
+                mapping=entry["mapping"],
+                name=entry.get("layout", ""),
+                unmapped=[
+                    h for h, t in entry["mapping"].items() if t == layouts.IGNORE
+                ],
+            ),
+        )
+        for entry in job.files
+    ]
+    try:
+        report = import_files(
+            organization_id,
+            sources,
+            actor=job.created_by,
+            allow_partial=job.allow_partial,
+            progress=progress,
+        )
+    except Exception:
+        logger.exception("import job failed", extra={"job_id": job_id})
+        return _finish(job, ImportJob.Status.FAILED, {"error": "unexpected"})
+
+    status = (
+        ImportJob.Status.SUCCEEDED if report.committed else ImportJob.Status.REJECTED
+    )
+    return _finish(job, status, report.as_dict())
+
+
+def _finish(job: ImportJob, status: str, report: dict) -> ImportJob:
+    # The uploads are not kept once read: the records hold what was imported.
+    for entry in job.files:
+        storages["private"].delete(entry["storage_name"])
+    with org_context(job.organization_id):
+        job.status = status
+        job.report = report
+        job.finished_at = timezone.now()
+        job.save(update_fields=["status", "report", "finished_at"])
+    return job

@@ -1,0 +1,47 @@
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from clozup.models import User
+from crm.models import Activity
+
+
+class TaskAlreadyDone(ValueError):
+    pass
+
+
+@transaction.atomic
+def log_activity(
+    record,
+    *,
+    actor: User,
+    kind: str,
+    subject: str = "",
+    body: str = "",
+    occurred_at: datetime | None = None,
+    due_at: datetime | None = None,
+) -> Activity:
+    """Add a call, note, email or meeting to a lead, contact or deal's timeline.
+
+    With `due_at` the activity is also a task on the author's home page.
+    """
+    return Activity.objects.create(
+        organization_id=record.organization_id,
+        kind=kind,
+        subject=subject,
+        body=body,
+        occurred_at=occurred_at or timezone.now(),
+        due_at=due_at,
+        author=actor,
+        **{record._meta.model_name: record},
+    )
+
+
+@transaction.atomic
+def complete_task(activity: Activity, *, actor: User) -> Activity:
+    if activity.done_at is not None:
+        raise TaskAlreadyDone(f"activity {activity.pk} is done already")
+    activity.done_at = timezone.now()
+    activity.save(update_fields=["done_at"])
+    return activity

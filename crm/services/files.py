@@ -1,0 +1,158 @@
+"""Attachments and call recordings: checked, stored privately, served to members.
+
+The type is read from the bytes (puremagic), never from the name or the
+browser's claim; the size limit is `UPLOAD_MAX_BYTES`. The storage name is
+generated, so nothing the client sent becomes part of a path. Files go to
+the "private" storage; rows carry the name shown on download.
+"""
+
+import hashlib
+import logging
+import unicodedata
+import uuid
+
+import puremagic
+from django.conf import settings
+from django.core.files.storage import storages
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from clozup.models import User
+from crm.models import Attachment, CallRecording
+
+logger = logging.getLogger(__name__)
+
+SNIFF_BYTES = 64 * 1024
+
+OPENXML = "application/vnd.openxmlformats-officedocument"
+DOCUMENT_TYPES = {
+    ".pdf": "application/pdf",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".docx": f"{OPENXML}.wordprocessingml.document",
+    ".xlsx": f"{OPENXML}.spreadsheetml.sheet",
+    ".pptx": f"{OPENXML}.presentationml.presentation",
+    ".odt": "application/vnd.oasis.opendocument.text",
+    ".ods": "application/vnd.oasis.opendocument.spreadsheet",
+}
+AUDIO_TYPES = {
+    ".wav": "audio/wav",
+    ".mp3": "audio/mpeg",
+    ".ogg": "audio/ogg",
+    ".oga": "audio/ogg",
+    ".opus": "audio/ogg",
+    ".m4a": "audio/mp4",
+    ".webm": "audio/webm",
+    ".flac": "audio/flac",
+}
+
+
+class FileRejected(ValueError):
+    """The upload is refused; the message says why, for the form."""
+
+
+def _sniff(head: bytes, allowed: dict[str, str], *, text_allowed: bool) -> str:
+    try:
+        candidates = puremagic.magic_string(head)
+    except puremagic.PureError:
+        candidates = []
+    for candidate in candidates:
+        if candidate.extension.lower() in allowed:
+            return allowed[candidate.extension.lower()]
+    if text_allowed and not candidates and b"\x00" not in head:
+        try:
+            head.decode("utf-8")
+        except UnicodeDecodeError as error:
+            # A multi-byte character cut at the sniffing boundary is still text.
+            if error.start < len(head) - 4:
+                raise FileRejected("file: this type of file is not accepted") from None
+        return "text/plain"
+    raise FileRejected("file: this type of file is not accepted")
+
+
+def display_name(filename: str) -> str:
+    """The name shown on download: no path, no control characters."""
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip()
+    return (name or "file")[:255]
+
+
+def _check_and_store(upload: UploadedFile, *, folder: str, allowed, text_allowed):
+    if upload.size > settings.UPLOAD_MAX_BYTES:
+        limit = settings.UPLOAD_MAX_BYTES // (1024 * 1024)
+        raise FileRejected(f"file: larger than the {limit} MB limit")
+    if upload.size == 0:
+        raise FileRejected("file: the file is empty")
+    upload.seek(0)
+    head = upload.read(SNIFF_BYTES)
+    content_type = _sniff(head, allowed, text_allowed=text_allowed)
+
+    digest = hashlib.sha256()
+    upload.seek(0)
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    storage_name = storages["private"].save(f"{folder}/{uuid.uuid4().hex}", upload)
+    return storage_name, content_type, digest.hexdigest()
+
+
+def _subject(record) -> dict:
+    return {record._meta.model_name: record}
+
+
+def store_attachment(record, upload: UploadedFile, *, actor: User) -> Attachment:
+    """Keep a document on a lead, contact or deal."""
+    return _store(Attachment, record, upload, actor=actor, allowed=DOCUMENT_TYPES)
+
+
+def store_recording(record, upload: UploadedFile, *, actor: User) -> CallRecording:
+    """Keep a call recording (audio only) on a lead, contact or deal."""
+    return _store(CallRecording, record, upload, actor=actor, allowed=AUDIO_TYPES)
+
+
+def _store(model, record, upload, *, actor, allowed):
+    folder = f"{model._meta.model_name}/{record.organization_id}"
+    storage_name, content_type, sha256 = _check_and_store(
+        upload, folder=folder, allowed=allowed, text_allowed=model is Attachment
+    )
+    try:
+        with transaction.atomic():
+            stored = model.objects.create(
+                organization_id=record.organization_id,
+                storage_name=storage_name,
+                filename=display_name(upload.name or ""),
+                content_type=content_type,
+                size=upload.size,
+                sha256=sha256,
+                uploaded_by=actor,
+                **_subject(record),
+            )
+    except Exception:
+        storages["private"].delete(storage_name)
+        raise
+    logger.info(
+        "file stored",
+        extra={
+            "model": model._meta.model_name,
+            "file_id": stored.pk,
+            "bytes": upload.size,
+        },
+    )
+    return stored
+
+
+def open_stored_file(stored):
+    """The file's bytes, for a member who looked the row up (RLS checked it)."""
+    return storages["private"].open(stored.storage_name, "rb")
+
+
+@transaction.atomic
+def delete_stored_file(stored, *, actor: User):
+    """Hide the file now; the retention purge removes the bytes later."""
+    stored.deleted_at = timezone.now()
+    stored.save(update_fields=["deleted_at"])
+    return stored

@@ -1,0 +1,99 @@
+"""Creating, changing, deleting and restoring leads, contacts, companies, deals.
+
+Deleting is soft: the record disappears from lists at once and keeps its
+row until the retention purge. Each function runs in the request's
+transaction (or its own) and names the fields it wrote.
+"""
+
+import logging
+
+from django.db import transaction
+from django.db.models import Model
+from django.forms import ModelForm
+from django.utils import timezone
+
+from clozup.models import Organization, User
+from crm.models import Company
+
+logger = logging.getLogger(__name__)
+
+
+class RecordDeleted(ValueError):
+    """The record is deleted: restore it before changing it."""
+
+
+class RecordNotDeleted(ValueError):
+    """Only a deleted record can be restored."""
+
+
+@transaction.atomic
+def create_record(form: ModelForm, *, organization: Organization, actor: User) -> Model:
+    """Save a validated form as a new record of the organization."""
+    record = form.save(commit=False)
+    record.organization = organization
+    if hasattr(record, "owner_id") and record.owner_id is None:
+        record.owner = actor
+    record.save()
+    form.save_m2m()
+    logger.info(
+        "record created",
+        extra={"model": record._meta.model_name, "record_id": record.pk},
+    )
+    return record
+
+
+@transaction.atomic
+def update_record(form: ModelForm, *, actor: User) -> tuple[Model, list[str]]:
+    """Save the fields the form changed; returns the record and their names."""
+    record = form.instance
+    if getattr(record, "deleted_at", None) is not None:
+        raise RecordDeleted(f"{record._meta.model_name} {record.pk} is deleted")
+    model_fields = set(form._meta.fields or [])
+    changed = [name for name in form.changed_data if name in model_fields]
+    if changed:
+        record = form.save(commit=False)
+        record.save(update_fields=[*changed, "updated_at"])
+    return record, changed
+
+
+@transaction.atomic
+def delete_record(record: Model, *, actor: User) -> Model:
+    if record.deleted_at is not None:
+        return record
+    record.deleted_at = timezone.now()
+    record.save(update_fields=["deleted_at", "updated_at"])
+    logger.info(
+        "record deleted",
+        extra={"model": record._meta.model_name, "record_id": record.pk},
+    )
+    return record
+
+
+@transaction.atomic
+def restore_record(record: Model, *, actor: User) -> Model:
+    if record.deleted_at is None:
+        raise RecordNotDeleted(f"{record._meta.model_name} {record.pk} is not deleted")
+    record.deleted_at = None
+    record.save(update_fields=["deleted_at", "updated_at"])
+    return record
+
+
+@transaction.atomic
+def link_company_by_name(record: Model, name: str, *, actor: User) -> Company | None:
+    """Point a contact or deal at the company of that name, created if new.
+
+    An empty name leaves the link alone; several companies of one name give
+    the oldest, as the import does.
+    """
+    name = name.strip()
+    if not name:
+        return None
+    company = Company.objects.live().filter(name__iexact=name).order_by("id").first()
+    if company is None:
+        company = Company.objects.create(
+            organization_id=record.organization_id, name=name, owner=actor
+        )
+    if record.company_id != company.pk:
+        record.company = company
+        record.save(update_fields=["company", "updated_at"])
+    return company
