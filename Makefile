@@ -18,6 +18,7 @@ install: $(VENV)/.installed
 run: install
 	$(WITH_SERVICES) sh -c '\
 	  $(PY) manage.py setup_database && \
+	  $(PY) manage.py seed_demo --if-missing && \
 	  DEBUG=$${DEBUG:-true} exec $(VENV)/bin/honcho -f Procfile.dev start'
 
 test: install browser

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.files.storage import storages
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from clozup.models import User
@@ -83,8 +84,8 @@ def display_name(filename: str) -> str:
 
 def _check_and_store(upload: UploadedFile, *, folder: str, allowed, text_allowed):
     if upload.size > settings.UPLOAD_MAX_BYTES:
-        limit = settings.UPLOAD_MAX_BYTES // (1024 * 1024)
-        raise FileRejected(f"file: larger than the {limit} MB limit")
+        limit = filesizeformat(settings.UPLOAD_MAX_BYTES)
+        raise FileRejected(f"file: larger than the {limit} limit")
     if upload.size == 0:
         raise FileRejected("file: the file is empty")
     upload.seek(0)

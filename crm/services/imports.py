@@ -19,6 +19,7 @@ from django.core.cache import cache
 from django.core.files.storage import storages
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from clozup.models import Membership, Organization, User
@@ -253,9 +254,9 @@ def create_import_job(
     try:
         for upload in uploads:
             if upload.size > settings.IMPORT_MAX_BYTES:
-                limit = settings.IMPORT_MAX_BYTES // (1024 * 1024)
+                limit = filesizeformat(settings.IMPORT_MAX_BYTES)
                 raise ImportFileRejected(
-                    f"{display_name(upload.name)}: larger than the {limit} MB limit"
+                    f"{display_name(upload.name)}: larger than the {limit} limit"
                 )
             upload.seek(0)
             try:

@@ -136,7 +136,6 @@ def log_activity(request, plural: str, pk: int):
         request,
         template,
         {"activity_form": form, "record": record, "kind": kind},
-        status=422 if request.htmx else 200,
     )
 
 

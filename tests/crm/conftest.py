@@ -1,0 +1,31 @@
+import pytest
+
+from clozup.celery import app as celery_app
+
+
+@pytest.fixture(autouse=True)
+def private_storage(settings, tmp_path):
+    """Each test keeps its files in a folder of its own."""
+    location = tmp_path / "private"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "private": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": location},
+        },
+    }
+    return location
+
+
+@pytest.fixture
+def eager_tasks():
+    """Run Celery tasks in-process when enqueued (no worker in these tests)."""
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def rep_client(client, rep_a):
+    client.force_login(rep_a)
+    return client
