@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from clozup import views
 
@@ -9,6 +11,11 @@ urlpatterns = [
         "organizations/switch/", views.switch_organization, name="switch-organization"
     ),
     path("healthz", views.healthz, name="healthz"),
+    # Browsers ask for it on pages that name no icon (the sign-in pages).
+    path(
+        "favicon.ico",
+        RedirectView.as_view(url=static("clozup/img/favicon.svg"), permanent=True),
+    ),
     path("readyz", views.readyz, name="readyz"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
