@@ -189,6 +189,10 @@ UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=25 * 1024 * 1024)
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=100 * 1024 * 1024)
 # Django refuses larger request bodies held in memory; files stream to disk.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# The key ring for application-level encryption: `ID:KEY` entries, newest
+# first (`python manage.py generate_encryption_key ID` makes one). The newest
+# encrypts, all decrypt. Never in the repository; see docs/operations.md.
+ENCRYPTION_KEYS = env.list("ENCRYPTION_KEYS", default=[])
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
@@ -225,3 +229,17 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
     },
 }
+
+# Error reporting to Sentry or any Sentry-compatible service, when configured.
+# No personal data: no request bodies, cookies, user emails or IPs leave.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    import sentry_sdk
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        send_default_pii=False,
+        max_request_body_size="never",
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )

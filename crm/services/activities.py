@@ -3,8 +3,10 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from audit.actions import Action
 from clozup.models import User
 from crm.models import Activity
+from crm.services.records import record_change
 
 
 class TaskAlreadyDone(ValueError):
@@ -21,12 +23,13 @@ def log_activity(
     body: str = "",
     occurred_at: datetime | None = None,
     due_at: datetime | None = None,
+    request=None,
 ) -> Activity:
     """Add a call, note, email or meeting to a lead, contact or deal's timeline.
 
     With `due_at` the activity is also a task on the author's home page.
     """
-    return Activity.objects.create(
+    activity = Activity.objects.create(
         organization_id=record.organization_id,
         kind=kind,
         subject=subject,
@@ -36,12 +39,29 @@ def log_activity(
         author=actor,
         **{record._meta.model_name: record},
     )
+    given = {"subject": subject, "body": body, "due_at": due_at}
+    filled = [name for name, value in given.items() if value]
+    record_change(
+        Action.RECORD_CREATED,
+        activity,
+        actor=actor,
+        fields=[record._meta.model_name, "kind", *filled],
+        request=request,
+    )
+    return activity
 
 
 @transaction.atomic
-def complete_task(activity: Activity, *, actor: User) -> Activity:
+def complete_task(activity: Activity, *, actor: User, request=None) -> Activity:
     if activity.done_at is not None:
         raise TaskAlreadyDone(f"activity {activity.pk} is done already")
     activity.done_at = timezone.now()
     activity.save(update_fields=["done_at"])
+    record_change(
+        Action.RECORD_UPDATED,
+        activity,
+        actor=actor,
+        fields=["done_at"],
+        request=request,
+    )
     return activity

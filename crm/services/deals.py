@@ -1,12 +1,16 @@
 from django.db import transaction
 from django.utils import timezone
 
+from audit.actions import Action
 from clozup.models import User
 from crm.models import Deal, Stage
+from crm.services.records import record_change
 
 
 @transaction.atomic
-def move_deal(deal: Deal, stage: Stage, *, actor: User) -> tuple[Deal, list[str]]:
+def move_deal(
+    deal: Deal, stage: Stage, *, actor: User, request=None
+) -> tuple[Deal, list[str]]:
     """Put the deal in another stage; a won or lost stage closes it today."""
     if deal.stage_id == stage.pk:
         return deal, []
@@ -18,4 +22,12 @@ def move_deal(deal: Deal, stage: Stage, *, actor: User) -> tuple[Deal, list[str]
         deal.closed_at = closed_on
         changed.append("closed_at")
     deal.save(update_fields=[*changed, "updated_at"])
+    record_change(
+        Action.RECORD_UPDATED,
+        deal,
+        actor=actor,
+        fields=changed,
+        request=request,
+        stage_id=stage.pk,
+    )
     return deal, changed

@@ -73,8 +73,11 @@ def demo_exists() -> bool:
 
 
 @transaction.atomic
-def create_demo_organization() -> Demo:
-    """Create the demo organization with four people and import the sample."""
+def create_demo_organization(*, actor: str | None = None) -> Demo:
+    """Create the demo organization with four people and import the sample.
+
+    `actor` is the operator label recorded in the audit log (None: system).
+    """
     if demo_exists():
         raise DemoExists(f"slug: the organization {DEMO_SLUG!r} exists already")
 
@@ -85,6 +88,7 @@ def create_demo_organization() -> Demo:
         plan=Organization.Plan.PRO,
         owner_email=demo_email(owner_local),
         owner_name=owner_name,
+        actor=actor,
     )
     organization = created.organization
     people = [DemoPerson(created.owner.email, "owner", created.initial_password)]
@@ -94,7 +98,7 @@ def create_demo_organization() -> Demo:
             user, password = clozup_services.get_or_create_user(
                 demo_email(local), full_name=full_name
             )
-            clozup_services.add_member(organization, user, role=role)
+            clozup_services.add_member(organization, user, role=role, actor=actor)
             users[local] = user
             people.append(DemoPerson(user.email, role, password))
 
@@ -102,7 +106,7 @@ def create_demo_organization() -> Demo:
         imports.ImportSource(name=name, open=lambda p=DEMO_DATA / name: p.open("rb"))
         for name in DEMO_FILES
     ]
-    report = imports.import_files(organization, sources, allow_partial=False)
+    report = imports.import_files(organization, sources, actor=actor)
     if not report.committed:
         raise RuntimeError("the demo sample no longer imports cleanly")
 

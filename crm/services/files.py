@@ -17,10 +17,11 @@ from django.core.files.storage import storages
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.template.defaultfilters import filesizeformat
-from django.utils import timezone
 
+from audit.actions import Action
 from clozup.models import User
 from crm.models import Attachment, CallRecording
+from crm.services.records import record_change
 
 logger = logging.getLogger(__name__)
 
@@ -105,17 +106,25 @@ def _subject(record) -> dict:
     return {record._meta.model_name: record}
 
 
-def store_attachment(record, upload: UploadedFile, *, actor: User) -> Attachment:
-    """Keep a document on a lead, contact or deal."""
-    return _store(Attachment, record, upload, actor=actor, allowed=DOCUMENT_TYPES)
+def store_attachment(
+    record, upload: UploadedFile, *, actor: User, request=None
+) -> Attachment:
+    """Keep a document on a lead, contact or deal; audited."""
+    return _store(
+        Attachment, record, upload, actor=actor, allowed=DOCUMENT_TYPES, request=request
+    )
 
 
-def store_recording(record, upload: UploadedFile, *, actor: User) -> CallRecording:
-    """Keep a call recording (audio only) on a lead, contact or deal."""
-    return _store(CallRecording, record, upload, actor=actor, allowed=AUDIO_TYPES)
+def store_recording(
+    record, upload: UploadedFile, *, actor: User, request=None
+) -> CallRecording:
+    """Keep a call recording (audio only) on a lead, contact or deal; audited."""
+    return _store(
+        CallRecording, record, upload, actor=actor, allowed=AUDIO_TYPES, request=request
+    )
 
 
-def _store(model, record, upload, *, actor, allowed):
+def _store(model, record, upload, *, actor, allowed, request):
     folder = f"{model._meta.model_name}/{record.organization_id}"
     storage_name, content_type, sha256 = _check_and_store(
         upload, folder=folder, allowed=allowed, text_allowed=model is Attachment
@@ -132,6 +141,15 @@ def _store(model, record, upload, *, actor, allowed):
                 uploaded_by=actor,
                 **_subject(record),
             )
+            record_change(
+                Action.RECORD_CREATED,
+                stored,
+                actor=actor,
+                request=request,
+                bytes=stored.size,
+                content_type=content_type,
+                **{f"{record._meta.model_name}_id": record.pk},
+            )
     except Exception:
         storages["private"].delete(storage_name)
         raise
@@ -146,14 +164,12 @@ def _store(model, record, upload, *, actor, allowed):
     return stored
 
 
-def open_stored_file(stored):
-    """The file's bytes, for a member who looked the row up (RLS checked it)."""
-    return storages["private"].open(stored.storage_name, "rb")
-
-
 @transaction.atomic
-def delete_stored_file(stored, *, actor: User):
-    """Hide the file now; the retention purge removes the bytes later."""
-    stored.deleted_at = timezone.now()
-    stored.save(update_fields=["deleted_at"])
-    return stored
+def open_stored_file(stored, *, actor: User, request=None):
+    """The file's bytes for a member who looked the row up (RLS checked it).
+
+    Records the download in the audit log.
+    """
+    handle = storages["private"].open(stored.storage_name, "rb")
+    record_change(Action.FILE_DOWNLOADED, stored, actor=actor, request=request)
+    return handle

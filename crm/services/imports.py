@@ -22,6 +22,8 @@ from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
+from audit import services as audit
+from audit.actions import Action
 from clozup.models import Membership, Organization, User
 from clozup.tenancy import org_context
 from crm.importing import layouts
@@ -132,7 +134,7 @@ def import_files(
     organization: Organization | int,
     sources: list[ImportSource],
     *,
-    actor: User | None = None,
+    actor: User | str | None = None,
     allow_partial: bool = False,
     dry_run: bool = False,
     progress: Progress | None = None,
@@ -141,6 +143,8 @@ def import_files(
 
     Opens its own organization context. Nothing is written when any row is
     rejected, unless `allow_partial`; a dry run writes nothing either way.
+    The audit log gets `import.completed` with the counts in the import's own
+    transaction, or `import.failed` when rejected rows stopped it.
     """
     report = ImportReport(dry_run=dry_run)
     organization_id = getattr(organization, "pk", organization)
@@ -160,8 +164,12 @@ def import_files(
             if stop:
                 raise ImportRejected
             report.committed = True
+            _record_import(Action.IMPORT_COMPLETED, organization_id, report, actor)
     except ImportRejected:
         report.committed = False
+        if not dry_run:
+            with org_context(organization_id):
+                _record_import(Action.IMPORT_FAILED, organization_id, report, actor)
 
     logger.info(
         "import finished",
@@ -172,6 +180,21 @@ def import_files(
         },
     )
     return report
+
+
+def _record_import(action, organization_id, report, actor) -> None:
+    audit.record_event(
+        action,
+        organization=organization_id,
+        actor=actor,
+        metadata={
+            "files": len(report.files),
+            "kinds": sorted({entry["kind"] for entry in report.files}),
+            "rows": report.rows_read,
+            "rejected": report.rejected_count,
+            **report.totals(),
+        },
+    )
 
 
 def _import_one(organization_id, source, directory, report, progress) -> None:

@@ -4,8 +4,10 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from audit.actions import Action
 from clozup.models import User
 from crm.models import Company, Contact, Deal, Lead, Stage
+from crm.services.records import record_change
 
 
 class LeadAlreadyConverted(ValueError):
@@ -21,11 +23,16 @@ class Conversion:
 
 
 @transaction.atomic
-def set_lead_status(lead: Lead, status: str, *, actor: User) -> Lead:
+def set_lead_status(lead: Lead, status: str, *, actor: User, request=None) -> Lead:
     if status not in Lead.Status.values:
         raise ValueError(f"status: {status!r} is not a lead status")
+    if lead.status == status:
+        return lead
     lead.status = status
     lead.save(update_fields=["status", "updated_at"])
+    record_change(
+        Action.RECORD_UPDATED, lead, actor=actor, fields=["status"], request=request
+    )
     return lead
 
 
@@ -34,6 +41,7 @@ def convert_lead(
     lead: Lead,
     *,
     actor: User,
+    request=None,
     deal_title: str = "",
     amount: Decimal | None = None,
     currency: str = "USD",
@@ -43,7 +51,9 @@ def convert_lead(
 
     A contact with the lead's email is reused rather than duplicated; the
     company is the lead's linked one, else found by name, else created.
+    Each record created and the lead's change are audit events.
     """
+    created = []
     if lead.converted_at is not None:
         raise LeadAlreadyConverted(f"lead {lead.pk} was converted already")
     organization = lead.organization
@@ -74,6 +84,8 @@ def convert_lead(
             city=lead.city,
             owner=lead.owner or actor,
         )
+        copied = ["first_name", "last_name", "email", "phone", "title", "company"]
+        created.append((contact, [f for f in copied if getattr(contact, f)]))
 
     deal = None
     if deal_title:
@@ -88,6 +100,7 @@ def convert_lead(
             contact=contact,
             lead=lead,
         )
+        created.append((deal, ["title", "amount", "currency", "stage", "lead"]))
 
     lead.status = Lead.Status.CONVERTED
     lead.converted_at = timezone.now()

@@ -146,10 +146,13 @@ def _form_kwargs(request):
     return {"organization": request.organization}
 
 
-def _save_company_name(form, record, actor):
+def _save_company_name(form, record, request):
     if isinstance(form, forms.CompanyNameMixin):
         record_services.link_company_by_name(
-            record, form.cleaned_data.get("company_name", ""), actor=actor
+            record,
+            form.cleaned_data.get("company_name", ""),
+            actor=request.user,
+            request=request,
         )
 
 
@@ -163,9 +166,12 @@ def make_views(kind: RecordKind):
         form = kind.form(request.POST or None, **_form_kwargs(request))
         if request.method == "POST" and form.is_valid():
             record = record_services.create_record(
-                form, organization=request.organization, actor=request.user
+                form,
+                organization=request.organization,
+                actor=request.user,
+                request=request,
             )
-            _save_company_name(form, record, request.user)
+            _save_company_name(form, record, request)
             messages.success(request, f"{kind.name.capitalize()} created.")
             return redirect(kind.url("detail", record.pk))
         return render(request, "crm/record_form.html", {"kind": kind, "form": form})
@@ -184,8 +190,10 @@ def make_views(kind: RecordKind):
             raise Http404("deleted records are restored before they are edited")
         form = kind.form(request.POST or None, instance=record, **_form_kwargs(request))
         if request.method == "POST" and form.is_valid():
-            record, _ = record_services.update_record(form, actor=request.user)
-            _save_company_name(form, record, request.user)
+            record, _ = record_services.update_record(
+                form, actor=request.user, request=request
+            )
+            _save_company_name(form, record, request)
             messages.success(request, "Changes saved.")
             return redirect(kind.url("detail", record.pk))
         return render(
@@ -200,7 +208,7 @@ def make_views(kind: RecordKind):
         record = kind.get(pk)
         if not selectors.can_delete(request.membership, record):
             raise PermissionDenied("only its owner or an admin deletes a record")
-        record_services.delete_record(record, actor=request.user)
+        record_services.delete_record(record, actor=request.user, request=request)
         messages.success(request, f"{record} was deleted. You can restore it.")
         return redirect(kind.url("detail", record.pk))
 
@@ -211,7 +219,7 @@ def make_views(kind: RecordKind):
         if not selectors.can_delete(request.membership, record):
             raise PermissionDenied("only its owner or an admin restores a record")
         if record.deleted_at is not None:
-            record_services.restore_record(record, actor=request.user)
+            record_services.restore_record(record, actor=request.user, request=request)
             messages.success(request, f"{record} was restored.")
         return redirect(kind.url("detail", record.pk))
 

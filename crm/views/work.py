@@ -44,7 +44,9 @@ def move_deal(request, pk: int):
     form = forms.MoveDealForm(request.POST)
     if not form.is_valid() or deal.deleted_at is not None:
         return HttpResponse("stage: choose a stage of your pipeline", status=400)
-    deal_services.move_deal(deal, form.cleaned_data["stage"], actor=request.user)
+    deal_services.move_deal(
+        deal, form.cleaned_data["stage"], actor=request.user, request=request
+    )
     if request.htmx:
         owner = _int_or_none(request.POST.get("owner"))
         context = {
@@ -71,7 +73,9 @@ def set_lead_status(request, pk: int):
     form = forms.LeadStatusForm(request.POST)
     if not form.is_valid() or lead.deleted_at is not None:
         return HttpResponse("status: not a lead status", status=400)
-    lead_services.set_lead_status(lead, form.cleaned_data["status"], actor=request.user)
+    lead_services.set_lead_status(
+        lead, form.cleaned_data["status"], actor=request.user, request=request
+    )
     if request.htmx:
         return render(
             request,
@@ -90,7 +94,7 @@ def convert_lead(request, pk: int):
     form = forms.ConvertLeadForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         conversion = lead_services.convert_lead(
-            lead, actor=request.user, **form.cleaned_data
+            lead, actor=request.user, request=request, **form.cleaned_data
         )
         messages.success(request, "Lead converted.")
         if conversion.deal:
@@ -116,7 +120,7 @@ def log_activity(request, plural: str, pk: int):
     form = forms.ActivityForm(request.POST)
     if form.is_valid():
         activity = activity_services.log_activity(
-            record, actor=request.user, **form.cleaned_data
+            record, actor=request.user, request=request, **form.cleaned_data
         )
         if request.htmx:
             return render(
@@ -146,7 +150,7 @@ def complete_task(request, pk: int):
     if activity.author_id != request.user.pk and not request.membership.is_admin:
         raise PermissionDenied("a task is completed by its author or an admin")
     if activity.done_at is None:
-        activity_services.complete_task(activity, actor=request.user)
+        activity_services.complete_task(activity, actor=request.user, request=request)
     if request.htmx:
         return HttpResponse("")
     return redirect("crm:home")
@@ -161,9 +165,13 @@ def upload_file(request, plural: str, pk: int):
         upload = form.cleaned_data["file"]
         try:
             if form.cleaned_data["kind"] == forms.UploadForm.RECORDING:
-                file_services.store_recording(record, upload, actor=request.user)
+                file_services.store_recording(
+                    record, upload, actor=request.user, request=request
+                )
             else:
-                file_services.store_attachment(record, upload, actor=request.user)
+                file_services.store_attachment(
+                    record, upload, actor=request.user, request=request
+                )
         except file_services.FileRejected as error:
             form.add_error("file", str(error).removeprefix("file: "))
         else:
@@ -177,9 +185,9 @@ def upload_file(request, plural: str, pk: int):
     )
 
 
-def _download(stored):
+def _download(request, stored):
     response = FileResponse(
-        file_services.open_stored_file(stored),
+        file_services.open_stored_file(stored, actor=request.user, request=request),
         as_attachment=True,
         filename=stored.filename,
         content_type=stored.content_type,
@@ -190,9 +198,9 @@ def _download(stored):
 
 @member_required
 def download_attachment(request, pk: int):
-    return _download(selectors.get_attachment(pk))
+    return _download(request, selectors.get_attachment(pk))
 
 
 @member_required
 def download_recording(request, pk: int):
-    return _download(selectors.get_recording(pk))
+    return _download(request, selectors.get_recording(pk))

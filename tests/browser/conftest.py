@@ -6,7 +6,6 @@ the strict Content-Security-Policy the product ships, so a page that needs
 inline code fails here. Screenshots go to docs/screenshots/.
 """
 
-import os
 import threading
 from pathlib import Path
 
@@ -68,30 +67,28 @@ def live_url(committed_db, settings):
         thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
-def browser():
+@pytest.fixture
+def browser(monkeypatch):
+    """Chromium for one test.
+
+    Playwright's sync API keeps an event loop on this thread while it runs;
+    the ORM calls a test makes between browser steps are still plain
+    synchronous code, so Django's async guard is lifted for this test only,
+    and the loop is gone before the next test starts.
+    """
     if not Path(CHROMIUM).exists():
         pytest.skip(
             "browser tests need Debian's chromium package (make test installs it)"
         )
     from playwright.sync_api import sync_playwright
 
-    # Playwright's sync API keeps an event loop on this thread; the ORM calls
-    # tests make between browser steps are still plain synchronous code.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(
-                executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-            )
-            yield chromium
-            chromium.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture

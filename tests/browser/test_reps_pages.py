@@ -184,7 +184,7 @@ def test_a_member_of_two_organizations_switches_between_them(
 
     for org in (organization, other):
         with org_context(org):
-            add_member(org, person, role="rep")
+            add_member(org, person, role="rep", actor=None)
 
     sign_in(page, live_url, person.email, PASSWORD)
     page.get_by_label("Organization").select_option(label="Second Org")

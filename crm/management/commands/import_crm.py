@@ -1,26 +1,29 @@
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from clozup import selectors
-from clozup.models import Organization
+from audit import services as audit
+from clozup.lib.commands import SupportCommand
 from crm.importing import layouts
 from crm.services import imports
 
 SHOWN_REJECTIONS = 50
 
 
-class Command(BaseCommand):
+class Command(SupportCommand):
     help = (
         "Import CSV files (companies, products, sales teams, contacts, leads, deals)"
         " into one organization. The layout of each file is recognised from its"
         " header. Nothing is written when any row is rejected, unless --partial."
-        " Importing the same files again changes nothing."
+        " Importing the same files again changes nothing. Support may run it on"
+        " the organization's request; --reason is recorded when given."
     )
+    # The import opens its own transaction; the audit entry of the run comes first.
+    atomic = False
+    reason_required = False
 
-    def add_arguments(self, parser):
+    def add_command_arguments(self, parser):
         parser.add_argument("files", nargs="+", type=Path, metavar="FILE")
-        parser.add_argument("--org", required=True, help="the organization's slug")
         parser.add_argument(
             "--partial",
             action="store_true",
@@ -42,16 +45,18 @@ class Command(BaseCommand):
             help="send a column to a field (or 'ignore', or 'details' for leads)",
         )
 
-    def handle(self, *args, files, org, partial, dry_run, kind, map, **options):
-        try:
-            organization = selectors.get_organization_by_slug(org)
-        except Organization.DoesNotExist:
-            raise CommandError(f"--org: no organization with slug {org!r}") from None
+    def handle_organization(
+        self, organization, *, reason, files, partial, dry_run, kind, map, **options
+    ):
         overrides = self._overrides(map)
         sources = [self._source(path, kind, overrides) for path in files]
 
         report = imports.import_files(
-            organization, sources, allow_partial=partial, dry_run=dry_run
+            organization,
+            sources,
+            actor=audit.operator_label(),
+            allow_partial=partial,
+            dry_run=dry_run,
         )
 
         self._print(report)

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from audit import services as audit
 from crm.services import demo
 
 
@@ -26,7 +27,7 @@ class Command(BaseCommand):
                 return
             raise CommandError(message + " Pass --if-missing to accept it.")
 
-        created = demo.create_demo_organization()
+        created = demo.create_demo_organization(actor=audit.operator_label())
 
         totals = created.report.totals()
         self.stdout.write(
