@@ -25,7 +25,15 @@ class SoftDeleteQuerySet(models.QuerySet):
 
 
 def _fk(to, **kwargs):
-    """A foreign key inside one organization: indexed with organization_id."""
+    """A foreign key inside one organization: indexed with organization_id.
+
+    Between organization tables the database checks the composite key
+    (organization_id, x_id) that the migrations add, which its indexes serve;
+    a plain key on x_id alone would be redundant, and every delete of the
+    referenced row would scan the referencing table for it.
+    """
+    if to != settings.AUTH_USER_MODEL:
+        kwargs.setdefault("db_constraint", False)
     kwargs.setdefault("on_delete", models.SET_NULL)
     if kwargs["on_delete"] is models.SET_NULL:
         kwargs.setdefault("null", True)
@@ -187,6 +195,7 @@ class Lead(OrganizationModel):
         indexes = [
             _org_index("-created_at", "-id", name="lead_recent_idx"),
             _org_index("last_name", "first_name", "id", name="lead_name_idx"),
+            _org_index("source", name="lead_source_idx"),
             _org_index(Lower("email"), name="lead_email_idx"),
             _org_index("status", name="lead_status_idx"),
             _org_index("owner", name="lead_owner_idx"),

@@ -1,0 +1,111 @@
+"""How close the CSV import comes to raw COPY speed.
+
+Builds a 100,000-row lead file by replicating the shipped Datablist sample
+(crm/demo_data/leads.csv) with new ids and e-mail addresses, imports it into
+a throwaway organization through `crm.services.imports.import_files` (row
+checks, staging COPY, matching, company find-or-create, first notes), and in
+the same run COPYs the very same file into an unlogged (temporary) table of
+text columns. Prints both rates and import / COPY (aim: at least 0.2).
+
+    .venv/bin/python bench/import_vs_copy.py [ROWS]
+"""
+
+import csv
+import io
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import report, temporary_organization
+from django.db import connection
+
+from clozup.tenancy import org_context
+from crm.services import imports
+from crm.services.demo import DEMO_DATA
+
+ROWS = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+
+
+def build_file(target: Path, rows: int) -> list[str]:
+    with (DEMO_DATA / "leads.csv").open(newline="") as sample:
+        reader = csv.reader(sample)
+        header = next(reader)
+        template = list(reader)
+    ids = header.index("Account Id")
+    emails = [header.index("Email 1"), header.index("Email 2")]
+    with target.open("w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(header)
+        for n in range(rows):
+            row = list(template[n % len(template)])
+            row[0] = str(n + 1)
+            row[ids] = f"B{n:014X}"
+            for column in emails:
+                local, _, domain = row[column].partition(chr(64))
+                row[column] = f"{local}.{n}{chr(64)}{domain}"
+            writer.writerow(row)
+    return header
+
+
+def copy_rate(path: Path, header: list[str]) -> float:
+    columns = ", ".join(f'"c{i}" text' for i in range(len(header)))
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_copy_stage")
+        # The app role may not create tables in the schema; a temporary table
+        # is unlogged as well (no WAL), which is what the baseline needs.
+        cursor.execute(f"CREATE TEMP TABLE bench_copy_stage ({columns})")
+        started = time.perf_counter()
+        with cursor.cursor.copy(
+            "COPY bench_copy_stage FROM STDIN WITH (FORMAT csv, HEADER true)"
+        ) as copy:
+            with path.open("rb") as stream:
+                while chunk := stream.read(1 << 20):
+                    copy.write(chunk)
+        seconds = time.perf_counter() - started
+        cursor.execute("SELECT count(*) FROM bench_copy_stage")
+        assert cursor.fetchone()[0] == ROWS
+        cursor.execute("DROP TABLE bench_copy_stage")
+    return ROWS / seconds
+
+
+def import_rate(organization, path: Path) -> float:
+    source = imports.ImportSource(name=path.name, open=lambda: path.open("rb"))
+    started = time.perf_counter()
+    result = imports.import_files(organization, [source])
+    seconds = time.perf_counter() - started
+    assert result.committed and result.totals()["created"] == ROWS, result.totals()
+    return ROWS / seconds
+
+
+def clean_up(organization) -> None:
+    with org_context(organization), connection.cursor() as cursor:
+        for table in ("crm_activity", "crm_lead", "crm_company"):
+            cursor.execute(f"DELETE FROM {table}")  # RLS: this organization only
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "leads-bench.csv"
+        header = build_file(path, ROWS)
+        size = path.stat().st_size
+        with temporary_organization() as organization:
+            copy_first = copy_rate(path, header)
+            imported = import_rate(organization, path)
+            copy_second = copy_rate(path, header)
+            clean_up(organization)
+
+    copied = (copy_first + copy_second) / 2
+    report(
+        f"CSV import vs COPY, {ROWS:,} leads ({size / 1e6:.1f} MB)",
+        [
+            ("import rows/s", f"{imported:,.0f}"),
+            ("COPY rows/s", f"{copied:,.0f} (mean of a run before and after)"),
+            ("import / COPY", f"{imported / copied:.2f} (aim >= 0.2)"),
+        ],
+    )
+
+
+if __name__ == "__main__":
+    sys.stdout = io.TextIOWrapper(sys.stdout.buffer, line_buffering=True)
+    main()
