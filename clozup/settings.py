@@ -175,6 +175,63 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / ".data")))
 
+# Files. `storages["private"]` (and the default storage) encrypts every file
+# with a per-file key wrapped by its organization's data key; `backups` holds
+# database backups wrapped by the key ring, in a location of its own (on S3:
+# another bucket, in another region). S3 credentials come from the usual AWS
+# sources (instance role, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY).
+STORAGE_BACKEND = env.str("STORAGE_BACKEND", default="local")
+BACKUP_STORAGE_BACKEND = env.str("BACKUP_STORAGE_BACKEND", default="local")
+
+
+def _sse(prefix: str) -> dict[str, str]:
+    kms_key = env.str(f"{prefix}_SSE_KMS_KEY_ID", default="")
+    if kms_key:
+        return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key}
+    return {"ServerSideEncryption": "AES256"}
+
+
+def _storage(kind: str, backend: str, prefix: str, local_dir: Path, region: str):
+    if backend == "s3":
+        return {
+            "BACKEND": f"clozup.lib.storage.S3{kind}Storage",
+            "OPTIONS": {
+                "bucket_name": env.str(f"{prefix}_BUCKET", default=""),
+                "region_name": env.str(f"{prefix}_REGION", default=region),
+                "endpoint_url": env.str(f"{prefix}_ENDPOINT_URL", default="") or None,
+                "object_parameters": _sse(prefix),
+                "file_overwrite": False,
+                "default_acl": None,
+            },
+        }
+    return {
+        "BACKEND": f"clozup.lib.storage.Local{kind}Storage",
+        "OPTIONS": {
+            "location": str(local_dir),
+            "file_permissions_mode": 0o600,
+            "directory_permissions_mode": 0o700,
+        },
+    }
+
+
+_PRIVATE_STORAGE = _storage(
+    "Private", STORAGE_BACKEND, "S3", DATA_DIR / "files", region="eu-west-1"
+)
+STORAGES = {
+    "default": _PRIVATE_STORAGE,
+    "private": _PRIVATE_STORAGE,
+    "backups": _storage(
+        "Backup",
+        BACKUP_STORAGE_BACKEND,
+        "BACKUP_STORAGE",
+        Path(env.str("BACKUP_STORAGE_DIR", default=str(DATA_DIR / "backups"))),
+        region="eu-central-1",
+    ),
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
+    },
+}
+
 # The key ring for application-level encryption: `ID:KEY` entries, newest
 # first (`python manage.py generate_encryption_key ID` makes one). The newest
 # encrypts, all decrypt. Never in the repository; see docs/operations.md.
