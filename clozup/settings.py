@@ -9,6 +9,8 @@ from urllib.parse import unquote
 
 import environ
 
+from clozup.beat import SCHEDULE as BEAT_SCHEDULE
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -106,6 +108,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BEAT_SCHEDULE = BEAT_SCHEDULE
 
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
@@ -231,6 +234,15 @@ STORAGES = {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
     },
 }
+
+# Backups: `manage.py backup` runs pg_dump as BACKUP_DATABASE_URL, a role that
+# reads every row (superuser or BYPASSRLS; only its credentials and host are
+# used, the database is DATABASE_URL's). Backups older than the retention are
+# removed nightly. PG_BIN_DIR points at client tools when the machine's are
+# older than the server (clozup.lib.postgres_tools).
+BACKUP_DATABASE_URL = env.str("BACKUP_DATABASE_URL", default="")
+BACKUP_RETENTION_DAYS = env.int("BACKUP_RETENTION_DAYS", default=30)
+PG_BIN_DIR = env.str("PG_BIN_DIR", default="")
 
 # The key ring for application-level encryption: `ID:KEY` entries, newest
 # first (`python manage.py generate_encryption_key ID` makes one). The newest
