@@ -244,6 +244,12 @@ BACKUP_DATABASE_URL = env.str("BACKUP_DATABASE_URL", default="")
 BACKUP_RETENTION_DAYS = env.int("BACKUP_RETENTION_DAYS", default=30)
 PG_BIN_DIR = env.str("PG_BIN_DIR", default="")
 
+# Outgoing webhooks go to https URLs on public addresses only; tests and
+# private deployments may allow private networks.
+WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool(
+    "WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False
+)
+
 # The key ring for application-level encryption: `ID:KEY` entries, newest
 # first (`python manage.py generate_encryption_key ID` makes one). The newest
 # encrypts, all decrypt. Never in the repository; see docs/operations.md.
