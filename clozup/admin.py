@@ -291,6 +291,7 @@ class IntegrationCredentialAdmin(OrganizationModelAdmin):
             integrations.update_integration_credential(
                 obj,
                 actor=request.user,
+                request=request,
                 label=data["label"],
                 secret=data.get("secret") or "",
                 refresh_token=data.get("refresh_token") or "",
@@ -300,6 +301,7 @@ class IntegrationCredentialAdmin(OrganizationModelAdmin):
         created = integrations.add_integration_credential(
             request.organization.pk,
             actor=request.user,
+            request=request,
             provider=data["provider"],
             label=data["label"],
             kind=data["kind"],
@@ -310,11 +312,15 @@ class IntegrationCredentialAdmin(OrganizationModelAdmin):
         obj.pk = created.pk
 
     def delete_model(self, request, obj):
-        integrations.remove_integration_credential(obj, actor=request.user)
+        integrations.remove_integration_credential(
+            obj, actor=request.user, request=request
+        )
 
     def delete_queryset(self, request, queryset):
         for credential in queryset:
-            integrations.remove_integration_credential(credential, actor=request.user)
+            integrations.remove_integration_credential(
+                credential, actor=request.user, request=request
+            )
 
     @admin.display(description="Secret")
     def masked_secret(self, credential):
@@ -371,7 +377,7 @@ class WebhookEndpointAdmin(OrganizationModelAdmin):
     actions = ("send_test_event", "rotate_signing_secret")
 
     def delete_model(self, request, obj):
-        integrations.delete_webhook_endpoint(obj, actor=request.user)
+        integrations.delete_webhook_endpoint(obj, actor=request.user, request=request)
 
     def get_fields(self, request, obj=None):
         fields = ("url", "description", "events", "is_active")
@@ -383,6 +389,7 @@ class WebhookEndpointAdmin(OrganizationModelAdmin):
             integrations.update_webhook_endpoint(
                 obj,
                 actor=request.user,
+                request=request,
                 url=data["url"],
                 events=data["events"],
                 description=data["description"],
@@ -392,6 +399,7 @@ class WebhookEndpointAdmin(OrganizationModelAdmin):
         endpoint, signing_secret = integrations.create_webhook_endpoint(
             request.organization.pk,
             actor=request.user,
+            request=request,
             url=data["url"],
             events=data["events"],
             description=data["description"],
@@ -416,7 +424,9 @@ class WebhookEndpointAdmin(OrganizationModelAdmin):
         for endpoint in queryset:
             _show_secret_once(
                 request,
-                integrations.rotate_webhook_secret(endpoint, actor=request.user),
+                integrations.rotate_webhook_secret(
+                    endpoint, actor=request.user, request=request
+                ),
             )
 
 

@@ -319,8 +319,14 @@ def _replay_organization_purge(entry: JournalEntry) -> int:
     if not found.exists():
         return 0
     with org_context(entry.organization_id, using=RESTORE_DATABASE):
+        # The audit log refuses deletes; its owner function removes it whole.
+        with connections[RESTORE_DATABASE].cursor() as cursor:
+            cursor.execute(
+                "SELECT audit_purge_organization(%s)", [entry.organization_id]
+            )
+            removed = cursor.fetchone()[0]
         deleted, _ = found.delete()
-    return deleted
+    return removed + deleted
 
 
 def _replay_records_purge(entry: JournalEntry) -> int:

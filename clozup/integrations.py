@@ -19,6 +19,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
+from audit import services as audit
+from audit.actions import Action
 from clozup.lib import webhook_signing
 from clozup.models import IntegrationCredential, User, WebhookDelivery, WebhookEndpoint
 
@@ -36,6 +38,18 @@ class InsecureWebhookURL(ValueError):
     """A webhook URL that is not https, or that points inside our network."""
 
 
+def _record(organization_id, *, actor, target, change: str, request=None, **ids):
+    # Ids and field names only: never the secrets, nor the URL's query.
+    audit.record_event(
+        Action.INTEGRATION_CHANGED,
+        organization=organization_id,
+        actor=actor,
+        target=target,
+        metadata={"change": change, **ids},
+        request=request,
+    )
+
+
 # Integration credentials -------------------------------------------------------
 
 
@@ -50,8 +64,10 @@ def add_integration_credential(
     kind: str = IntegrationCredential.Kind.API_KEY,
     refresh_token: str = "",
     expires_at=None,
+    request=None,
 ) -> IntegrationCredential:
-    """Store a credential, encrypted. Call inside the organization's context."""
+    """Store a credential, encrypted. Call inside the organization's context.
+    Audited (`settings.integration_changed`)."""
     credential = IntegrationCredential(
         organization_id=organization_id,
         provider=provider,
@@ -63,7 +79,14 @@ def add_integration_credential(
         created_by=actor,
     )
     credential.save(force_insert=True)
-    logger.info("integration credential added", extra={"credential_id": credential.pk})
+    _record(
+        organization_id,
+        actor=actor,
+        target=credential,
+        change="credential_added",
+        provider=provider,
+        request=request,
+    )
     return credential
 
 
@@ -76,9 +99,13 @@ def update_integration_credential(
     secret: str = "",
     refresh_token: str = "",
     expires_at=None,
+    request=None,
 ) -> IntegrationCredential:
-    """Change a credential. Empty secrets keep the stored ones (a refreshed
-    OAuth token passes the new ones)."""
+    """Change a credential; audited with the names of the fields changed.
+
+    Empty secrets keep the stored ones (a refreshed OAuth token passes the
+    new ones).
+    """
     fields = ["updated_at"]
     for name, value in (
         ("label", label),
@@ -90,20 +117,30 @@ def update_integration_credential(
             setattr(credential, name, value)
             fields.append(name)
     credential.save(update_fields=fields)
-    logger.info(
-        "integration credential changed", extra={"credential_id": credential.pk}
+    _record(
+        credential.organization_id,
+        actor=actor,
+        target=credential,
+        change="credential_changed",
+        fields=sorted(set(fields) - {"updated_at"}),
+        request=request,
     )
     return credential
 
 
 @transaction.atomic
 def remove_integration_credential(
-    credential: IntegrationCredential, *, actor: User | None
+    credential: IntegrationCredential, *, actor: User | None, request=None
 ) -> None:
-    credential_id = credential.pk
+    target = ("clozup.integrationcredential", credential.pk)
     credential.delete()
-    logger.info(
-        "integration credential removed", extra={"credential_id": credential_id}
+    _record(
+        credential.organization_id,
+        actor=actor,
+        target=target,
+        change="credential_removed",
+        provider=credential.provider,
+        request=request,
     )
 
 
@@ -147,6 +184,7 @@ def create_webhook_endpoint(
     url: str,
     events: list[str] | tuple[str, ...] = (),
     description: str = "",
+    request=None,
 ) -> tuple[WebhookEndpoint, str]:
     """Create an endpoint with a new signing secret.
 
@@ -164,7 +202,13 @@ def create_webhook_endpoint(
         created_by=actor,
     )
     endpoint.save(force_insert=True)
-    logger.info("webhook endpoint created", extra={"endpoint_id": endpoint.pk})
+    _record(
+        organization_id,
+        actor=actor,
+        target=endpoint,
+        change="webhook_created",
+        request=request,
+    )
     return endpoint, signing_secret
 
 
@@ -177,6 +221,7 @@ def update_webhook_endpoint(
     events: list[str] | tuple[str, ...],
     description: str,
     is_active: bool,
+    request=None,
 ) -> WebhookEndpoint:
     check_webhook_url(url)
     endpoint.url = url
@@ -186,16 +231,47 @@ def update_webhook_endpoint(
     endpoint.save(
         update_fields=["url", "events", "description", "is_active", "updated_at"]
     )
+    _record(
+        endpoint.organization_id,
+        actor=actor,
+        target=endpoint,
+        change="webhook_changed",
+        request=request,
+    )
     return endpoint
 
 
 @transaction.atomic
-def rotate_webhook_secret(endpoint: WebhookEndpoint, *, actor: User | None) -> str:
+def delete_webhook_endpoint(
+    endpoint: WebhookEndpoint, *, actor: User | None, request=None
+) -> None:
+    """Delete an endpoint and its deliveries; audited."""
+    target = ("clozup.webhookendpoint", endpoint.pk)
+    endpoint.delete()
+    _record(
+        endpoint.organization_id,
+        actor=actor,
+        target=target,
+        change="webhook_deleted",
+        request=request,
+    )
+
+
+@transaction.atomic
+def rotate_webhook_secret(
+    endpoint: WebhookEndpoint, *, actor: User | None, request=None
+) -> str:
     """Give the endpoint a new signing secret; returns it for showing once."""
     signing_secret = _new_signing_secret()
     endpoint.signing_secret = signing_secret
     endpoint.save(update_fields=["signing_secret", "updated_at"])
-    logger.info("webhook secret rotated", extra={"endpoint_id": endpoint.pk})
+    _record(
+        endpoint.organization_id,
+        actor=actor,
+        target=endpoint,
+        change="webhook_secret_rotated",
+        request=request,
+    )
     return signing_secret
 
 

@@ -114,20 +114,42 @@ def populated(committed_db, make_org, make_member, make_lead, make_company):
 
 
 def test_a_backup_restored_into_a_fresh_database_matches_every_table(
-    populated, backup_settings, fresh_database, admin_url, capsys
+    populated, backup_settings, fresh_database, admin_url
 ):
-    call_command("backup", reason="ticket-1")
-    name = backups.list_backups()[-1].name
+    backup = backups.take_backup()
 
     with pointed_at(fresh_database):
-        call_command("restore", name, reason="ticket-1")
-    out = capsys.readouterr().out
+        backups.restore_backup(backup.name)
 
     original = table_checksums(admin_url, django_settings.DATABASES["owner"]["NAME"])
     restored = table_checksums(admin_url, fresh_database)
-    assert "written" in out and "empty database ->" in out
     assert len(original) > 10
     assert restored == original
+
+
+def test_backup_and_restore_are_recorded_in_every_organizations_audit_log(
+    populated, backup_settings, fresh_database, capsys
+):
+    from audit.models import AuditEntry
+
+    organization, other, _ = populated
+    call_command("backup", reason="ticket-1")
+    name = backups.list_backups()[-1].name
+    with pointed_at(fresh_database):
+        call_command("restore", name, reason="ticket-2")
+        with org_context(other):
+            restored = list(AuditEntry.objects.values_list("action", "metadata"))
+    with org_context(organization):
+        taken = AuditEntry.objects.filter(action="backup.taken").get()
+    out = capsys.readouterr().out
+
+    assert "written" in out and "empty database ->" in out
+    assert taken.actor_label.startswith("operator:")
+    assert taken.metadata == {"command": "backup", "reason": "ticket-1", "backup": name}
+    # The dump was made before its own event was recorded.
+    last_two = [action for action, _ in restored][-2:]
+    assert last_two == ["member.added", "backup.restored"]
+    assert restored[-1][1]["reason"] == "ticket-2"
 
 
 def test_the_stored_backup_is_encrypted(populated, backup_settings):

@@ -1,24 +1,24 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from audit.actions import Action
 from clozup import backups
 from clozup.lib import filecrypto
+from clozup.lib.commands import InstanceSupportCommand
 from clozup.lib.postgres_tools import PostgresToolMissing
 
 
-class Command(BaseCommand):
+class Command(InstanceSupportCommand):
     help = (
         "Restore an encrypted backup into the configured database, which must be "
         "empty (no tables), then replay the erasures and purges recorded since the "
         "backup so none of them is undone. FILE is a name in the backup location "
         "(db/clozup-<time>.dump) or a local copy. Runs as MIGRATION_DATABASE_URL. "
-        "For disaster recovery only, following docs/operations.md."
+        "For disaster recovery only, following docs/operations.md; each restored "
+        "organization's audit log records it."
     )
 
-    def add_arguments(self, parser):
+    def add_command_arguments(self, parser):
         parser.add_argument("file", help="db/clozup-<time>.dump or a local path")
-        parser.add_argument(
-            "--reason", required=True, help="Why (a ticket reference); audited."
-        )
         parser.add_argument(
             "--dry-run",
             action="store_true",
@@ -26,9 +26,7 @@ class Command(BaseCommand):
             "change nothing.",
         )
 
-    def handle(self, *args, file, reason, dry_run, **options):
-        if not reason.strip():
-            raise CommandError("--reason: say why this is run")
+    def handle_instance(self, *, reason, file, dry_run, **options):
         try:
             if dry_run:
                 name, taken_at, pending = backups.check_restorable(file)
@@ -44,6 +42,17 @@ class Command(BaseCommand):
             PostgresToolMissing,
         ) as error:
             raise CommandError(f"file: {error}") from None
+
+        # Recorded after the restore: before it, the database had no log.
+        self.record_everywhere(
+            Action.BACKUP_RESTORED,
+            reason=reason,
+            metadata={
+                "backup": result.backup,
+                "replayed": result.replayed,
+                "rows_removed": result.rows_removed,
+            },
+        )
         self.stdout.write(
             f"restored {result.backup} (taken {result.taken_at.isoformat()}):"
             f" empty database -> {result.tables} tables; {result.replayed} journal"
