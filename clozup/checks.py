@@ -78,3 +78,22 @@ def check_file_storage(app_configs, **kwargs):
             )
         )
     return errors
+
+
+SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+
+
+@checks.register(checks.Tags.security)
+def check_email_transport(app_configs, **kwargs):
+    if settings.DEBUG or settings.EMAIL_BACKEND != SMTP_BACKEND:
+        return []
+    if settings.EMAIL_USE_TLS or settings.EMAIL_USE_SSL:
+        return []
+    return [
+        checks.Error(
+            "EMAIL_URL sends mail over SMTP without TLS.",
+            hint="Use smtp+tls://USER:PASSWORD@HOST:587 (STARTTLS) or "
+            "smtps://USER:PASSWORD@HOST:465 (implicit TLS).",
+            id="clozup.E006",
+        )
+    ]
