@@ -4,7 +4,7 @@ A file is a fixed 84-byte header followed by chunks::
 
     header  "CLZF" | version 1 | key kind | 2 zero bytes | key ref (16 bytes)
             | wrap nonce (12) | file key sealed by the wrapping key (32 + 16)
-    chunks  64 KiB of plaintext each (the last one 0 to 64 KiB), + 16-byte tag
+    chunks  256 KiB of plaintext each (the last one 0 to 256 KiB), + 16-byte tag
 
 Every file has a random 256-bit key of its own, sealed ("wrapped") by an
 organization's data key or a key-ring key; the header names which (`key
@@ -29,7 +29,7 @@ MAGIC = b"CLZF"
 VERSION = 1
 KIND_ORGANIZATION = 1
 KIND_KEY_RING = 2
-CHUNK = 64 * 1024
+CHUNK = 256 * 1024
 TAG = 16
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -108,7 +108,13 @@ class EncryptingReader(io.RawIOBase):
         return True
 
     def _read_plain(self) -> bytes:
+        first = self._source.read(CHUNK)
+        if isinstance(first, bytes) and (len(first) == CHUNK or not first):
+            return first
         parts, wanted = [], CHUNK
+        if first:
+            parts.append(first.encode() if isinstance(first, str) else first)
+            wanted -= len(first)
         while wanted:
             data = self._source.read(wanted)
             if not data:
@@ -119,21 +125,34 @@ class EncryptingReader(io.RawIOBase):
             wanted -= len(data)
         return b"".join(parts)
 
-    def _encrypt_next(self) -> None:
+    def sealed_chunks(self):
+        """Yield the ciphertext piece by piece: the header, then each chunk.
+
+        Writers that take an iterable (local files) use this directly, which
+        saves copying every chunk through `read()`'s buffer.
+        """
+        if self._pending:
+            yield bytes(self._pending)
+            self._pending.clear()
+        while not self._done:
+            yield self._seal_next()
+
+    def _seal_next(self) -> bytes:
         current = self._ahead
         self._ahead = self._read_plain() if len(current) == CHUNK else b""
         last = not self._ahead
-        self._pending += self._aead.encrypt(_nonce(self._index, last), current, None)
+        sealed = self._aead.encrypt(_nonce(self._index, last), current, None)
         self._index += 1
         self._done = last
+        return sealed
 
     def read(self, size: int = -1) -> bytes:
         if size is None or size < 0:
             while not self._done:
-                self._encrypt_next()
+                self._pending += self._seal_next()
             size = len(self._pending)
         while len(self._pending) < size and not self._done:
-            self._encrypt_next()
+            self._pending += self._seal_next()
         out = bytes(self._pending[:size])
         del self._pending[:size]
         return out
@@ -185,7 +204,10 @@ class DecryptingReader(io.RawIOBase):
         return True
 
     def _read_exactly(self, count: int) -> bytes:
-        parts = []
+        first = self._raw.read(count)
+        if len(first) == count or not first:
+            return first
+        parts, count = [first], count - len(first)
         while count:
             data = self._raw.read(count)
             if not data:
@@ -238,7 +260,10 @@ class DecryptingReader(io.RawIOBase):
             if self._done:
                 return b""
             self._decrypt_next()
-        out = self._buffer[self._offset : self._offset + size]
+        if self._offset == 0 and size >= len(self._buffer):
+            out = self._buffer  # the whole chunk: no copy
+        else:
+            out = self._buffer[self._offset : self._offset + size]
         self._offset += len(out)
         return out
 
