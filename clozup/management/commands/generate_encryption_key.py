@@ -4,6 +4,8 @@ from clozup.lib import keyring
 
 
 class Command(BaseCommand):
+    # It makes the first key, so it must run before ENCRYPTION_KEYS is valid.
+    requires_system_checks = []
     help = (
         "Print a new ENCRYPTION_KEYS entry (ID:KEY) with 32 random bytes. Changes "
         "nothing: put the entry first in ENCRYPTION_KEYS, restart, then run "
