@@ -10,6 +10,7 @@ import json
 import logging
 import secrets
 import socket
+import ssl
 import time
 from urllib.parse import urlsplit
 
@@ -330,7 +331,8 @@ def deliver_webhook(delivery: WebhookDelivery) -> bool:
     """Post one delivery, signed. Returns True when the receiver took it (2xx).
 
     Runs outside any transaction: the caller loads and saves around it.
-    Redirects are not followed (they could lead off https or inside).
+    Redirects are not followed (they could lead off https or inside); TLS
+    older than 1.3 is refused.
     """
     endpoint = delivery.endpoint
     check_webhook_url(endpoint.url)
@@ -354,7 +356,12 @@ def deliver_webhook(delivery: WebhookDelivery) -> bool:
             endpoint.signing_secret.reveal(), timestamp, body
         ),
     }
-    with httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False) as client:
+    # The security page promises TLS 1.3 for webhook payloads.
+    tls = httpx.create_ssl_context()
+    tls.minimum_version = ssl.TLSVersion.TLSv1_3
+    with httpx.Client(
+        timeout=TIMEOUT_SECONDS, follow_redirects=False, verify=tls
+    ) as client:
         response = client.post(endpoint.url, content=body, headers=headers)
     delivery.response_status = response.status_code
     return 200 <= response.status_code < 300

@@ -338,3 +338,35 @@ def test_the_nightly_jobs_back_up_and_prune(populated, backup_settings, settings
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert {"clozup.take_backup", "clozup.prune_backups"} <= scheduled
     assert scheduled <= set(app.tasks)
+
+
+def test_replay_journal_removes_again_what_a_snapshot_brought_back(
+    populated, backup_settings, capsys
+):
+    organization, _, leads = populated
+    before = datetime.now(UTC) - timedelta(minutes=5)
+    # The entry was written; the database then came back from a snapshot
+    # taken before the purge, so the lead is still there.
+    backups.record_replay_entry(
+        "records.purge",
+        organization_id=organization.pk,
+        model="crm.lead",
+        ids=[leads[0].pk],
+    )
+
+    call_command("replay_journal", since=before.isoformat(), reason="t", dry_run=True)
+    with org_context(organization):
+        still_there = Lead.objects.filter(pk=leads[0].pk).exists()
+    call_command("replay_journal", since=before.isoformat(), reason="t")
+    with org_context(organization):
+        gone = not Lead.objects.filter(pk=leads[0].pk).exists()
+    out = capsys.readouterr().out
+
+    assert still_there and gone
+    assert "dry run: 1 journal entries" in out
+    assert "1 journal entries replayed" in out
+
+
+def test_replay_journal_needs_a_time_with_its_zone(backup_settings, db):
+    with pytest.raises(CommandError, match="--since"):
+        call_command("replay_journal", since="2026-06-01T02:00", reason="t")

@@ -298,13 +298,18 @@ def _self_signed(tmp_path):
 
 
 @pytest.fixture
-def receiver(tmp_path, monkeypatch):
+def tls_versions():
+    return ssl.TLSVersion.TLSv1_3, ssl.TLSVersion.MAXIMUM_SUPPORTED
+
+
+@pytest.fixture
+def receiver(tmp_path, monkeypatch, tls_versions):
     """A real HTTPS server on loopback, trusted through SSL_CERT_FILE."""
     cert_path, key_path = _self_signed(tmp_path)
     handler = type("Handler", (Receiver,), {"received": [], "status": 204})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.minimum_version = ssl.TLSVersion.TLSv1_3
+    context.minimum_version, context.maximum_version = tls_versions
     context.load_cert_chain(cert_path, key_path)
     server.socket = context.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -400,6 +405,20 @@ def test_an_untrusted_certificate_is_a_failed_attempt(
     org_a, endpoints, receiver, monkeypatch
 ):
     monkeypatch.delenv("SSL_CERT_FILE")
+    endpoints(url=receiver.url)
+    delivery = _queue(org_a)
+
+    with mock.patch.object(deliver_webhook_task, "apply_async"):
+        deliver_webhook_task(org_a.pk, delivery.pk)
+
+    assert receiver.received == []
+    assert _reload(org_a, delivery).error == "ConnectError"
+
+
+@pytest.mark.parametrize(
+    "tls_versions", [(ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_2)]
+)
+def test_a_receiver_without_tls_1_3_gets_nothing(org_a, endpoints, receiver):
     endpoints(url=receiver.url)
     delivery = _queue(org_a)
 
