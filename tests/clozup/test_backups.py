@@ -370,3 +370,39 @@ def test_replay_journal_removes_again_what_a_snapshot_brought_back(
 def test_replay_journal_needs_a_time_with_its_zone(backup_settings, db):
     with pytest.raises(CommandError, match="--since"):
         call_command("replay_journal", since="2026-06-01T02:00", reason="t")
+
+
+@pytest.fixture
+def s3_backups(settings, make_bucket, admin_url):
+    options = make_bucket(region="eu-central-1")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "backups": {
+            "BACKEND": "clozup.lib.storage.S3BackupStorage",
+            "OPTIONS": options,
+        },
+    }
+    settings.BACKUP_DATABASE_URL = admin_url
+    return options["bucket_name"]
+
+
+def test_on_s3_backups_and_journal_go_to_their_own_bucket_and_restore(
+    populated, s3_backups, s3_client, fresh_database
+):
+    organization, _, leads = populated
+    backup = backups.take_backup()
+    backups.record_replay_entry(
+        "records.purge",
+        organization_id=organization.pk,
+        model="crm.lead",
+        ids=[leads[0].pk],
+    )
+
+    stored = s3_client.get_object(Bucket=s3_backups, Key=backup.name)
+    with pointed_at(fresh_database):
+        result = backups.restore_backup(backup.name)
+
+    assert stored["ServerSideEncryption"] == "AES256"
+    assert stored["Body"].read(4) == b"CLZF"
+    assert result.replayed == 1 and result.rows_removed >= 1
+    assert [b.name for b in backups.list_backups()] == [backup.name]

@@ -307,14 +307,30 @@ def s3_storage(settings, make_bucket):
     return options["bucket_name"]
 
 
+@pytest.fixture
+def sent_requests(s3_storage):
+    """Every request the private storage sends to S3, as (method url, headers)."""
+    sent = []
+    events = storages["private"].connection.meta.client.meta.events
+    events.register(
+        "before-send.s3",
+        lambda request, **kwargs: sent.append(
+            (f"{request.method} {request.url}", request.headers)
+        ),
+    )
+    return sent
+
+
 def test_on_s3_objects_are_ciphertext_written_with_server_side_encryption(
-    org_a, s3_storage, s3_client
+    org_a, s3_storage, s3_client, sent_requests
 ):
     name = save(org_a, RECORDING)
 
     stored = s3_client.get_object(Bucket=s3_storage, Key=name)
     head = s3_client.head_object(Bucket=s3_storage, Key=name)
 
+    (put,) = [h for url, h in sent_requests if url.startswith("PUT ")]
+    assert put["x-amz-server-side-encryption"] == b"AES256"
     assert b"discovery call" not in stored["Body"].read()
     assert head["ServerSideEncryption"] == "AES256"
     assert head["ContentType"] == "application/octet-stream"
@@ -322,13 +338,17 @@ def test_on_s3_objects_are_ciphertext_written_with_server_side_encryption(
 
 
 def test_a_large_file_goes_to_s3_in_parts_and_streams_back(
-    org_a, s3_storage, s3_client
+    org_a, s3_storage, s3_client, sent_requests
 ):
     size = 9 * 1024 * 1024
     with org_context(org_a):
         name = storages["private"].save("exports/big.zip", Endless(size))
 
     head = s3_client.head_object(Bucket=s3_storage, Key=name)
+    (started,) = [h for url, h in sent_requests if url.endswith("?uploads")]
+    parts = [url for url, _ in sent_requests if "partNumber=" in url]
+    assert len(parts) == 2
+    assert started["x-amz-server-side-encryption"] == b"AES256"
     assert head["ServerSideEncryption"] == "AES256"
     with org_context(org_a), storages["private"].open(name) as handle:
         assert handle.size == size
@@ -363,3 +383,45 @@ def test_on_s3_deleting_an_organizations_files_leaves_the_others(
 
     keys = [o["Key"] for o in s3_client.list_objects_v2(Bucket=s3_storage)["Contents"]]
     assert keys == [kept]
+
+
+# Configuration ----------------------------------------------------------------
+
+
+def _s3(bucket: str, region: str) -> dict:
+    return {
+        "BACKEND": "clozup.lib.storage.S3PrivateStorage",
+        "OPTIONS": {"bucket_name": bucket, "region_name": region},
+    }
+
+
+@pytest.mark.parametrize(
+    "files, backups, expected",
+    [
+        (("x", "eu-west-1"), ("y", "eu-central-1"), []),
+        (("", "eu-west-1"), ("y", "eu-central-1"), ["clozup.E003"]),
+        (("x", "eu-west-1"), ("x", "eu-central-1"), ["clozup.E004"]),
+        (("x", "eu-west-1"), ("y", "eu-west-1"), ["clozup.W005"]),
+    ],
+    ids=["separate", "no-bucket", "same-bucket", "same-region"],
+)
+def test_the_storage_check_names_what_is_wrong(settings, files, backups, expected):
+    from clozup.checks import check_file_storage
+
+    settings.STORAGE_BACKEND = settings.BACKUP_STORAGE_BACKEND = "s3"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "private": _s3(*files),
+        "backups": _s3(*backups),
+    }
+
+    assert [error.id for error in check_file_storage(None)] == expected
+
+
+def test_an_unknown_storage_backend_fails_the_check(settings):
+    from clozup.checks import check_file_storage
+
+    settings.STORAGE_BACKEND = "ftp"
+
+    (error,) = check_file_storage(None)
+    assert error.id == "clozup.E002" and "STORAGE_BACKEND" in error.msg

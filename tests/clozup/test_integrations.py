@@ -452,3 +452,43 @@ def test_a_receiver_rejects_signatures_that_do_not_hold(change):
         b"x",
         now=now,
     )
+
+
+def test_every_credential_and_webhook_change_is_audited_without_secrets(
+    client, admin_a, org_a, settings
+):
+    from audit.models import AuditEntry
+
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+    client.force_login(admin_a)
+    add_credential(client)
+    with org_context(org_a):
+        credential = IntegrationCredential.objects.get()
+    client.post(
+        admin_url("integrationcredential_change", credential.pk),
+        {"label": "prod", "secret": "rotated-key-value"},
+    )
+    client.post(
+        admin_url("integrationcredential_delete", credential.pk), {"post": "yes"}
+    )
+    with org_context(org_a):
+        endpoint, _ = integrations.create_webhook_endpoint(
+            org_a.pk, actor=admin_a, url="https://hooks.example.com"
+        )
+        integrations.rotate_webhook_secret(endpoint, actor=admin_a)
+        entries = list(
+            AuditEntry.objects.filter(action="settings.integration_changed")
+            .order_by("seq")
+            .values_list("actor_id", "metadata")
+        )
+
+    assert [metadata["change"] for _, metadata in entries] == [
+        "credential_added",
+        "credential_changed",
+        "credential_removed",
+        "webhook_created",
+        "webhook_secret_rotated",
+    ]
+    assert {actor for actor, _ in entries} == {admin_a.pk}
+    assert entries[1][1]["fields"] == ["label", "secret"]
+    assert API_KEY not in str(entries) and "rotated-key-value" not in str(entries)
