@@ -1,4 +1,7 @@
-"""Admin Panel registrations for accounts: members and their roles."""
+"""Admin Panel registrations for accounts: members and their roles;
+integration credentials and webhooks."""
+
+import re
 
 from django import forms
 from django.contrib import admin, messages
@@ -7,8 +10,13 @@ from django.utils import timezone
 
 from audit import services as audit
 from audit.actions import Action
-from clozup import services
-from clozup.models import Membership
+from clozup import integrations, services
+from clozup.models import (
+    IntegrationCredential,
+    Membership,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 TIMESTAMP_FIELDS = {"created_at", "updated_at", "deleted_at", "converted_at"}
 
@@ -243,3 +251,211 @@ class MembershipAdmin(OrganizationModelAdmin):
     @admin.display(description="Name", ordering="user__full_name")
     def member_name(self, membership):
         return membership.user.full_name
+
+
+# Integration credentials and webhooks -------------------------------------------
+
+
+class IntegrationCredentialForm(forms.ModelForm):
+    class Meta:
+        model = IntegrationCredential
+        fields = ("provider", "label", "kind", "secret", "refresh_token", "expires_at")
+
+
+@admin.register(IntegrationCredential)
+class IntegrationCredentialAdmin(OrganizationModelAdmin):
+    """Credentials are typed in and never shown again: the list and the form
+    show a mask; an empty secret input on change keeps the stored value."""
+
+    form = IntegrationCredentialForm
+    list_display = ("provider", "label", "kind", "masked_secret", "updated_at")
+    list_filter = ("provider", "kind")
+    ordering = ("provider", "label")
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        if obj is not None:
+            form.base_fields["secret"].required = False
+            form.base_fields[
+                "secret"
+            ].help_text = f"Stored: {obj.secret.masked()}. Leave empty to keep it."
+        return form
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return [*fields, "provider", "kind"] if obj is not None else fields
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if change:
+            integrations.update_integration_credential(
+                obj,
+                actor=request.user,
+                request=request,
+                label=data["label"],
+                secret=data.get("secret") or "",
+                refresh_token=data.get("refresh_token") or "",
+                expires_at=data.get("expires_at"),
+            )
+            return
+        created = integrations.add_integration_credential(
+            request.organization.pk,
+            actor=request.user,
+            request=request,
+            provider=data["provider"],
+            label=data["label"],
+            kind=data["kind"],
+            secret=data["secret"],
+            refresh_token=data.get("refresh_token") or "",
+            expires_at=data.get("expires_at"),
+        )
+        obj.pk = created.pk
+
+    def delete_model(self, request, obj):
+        integrations.remove_integration_credential(
+            obj, actor=request.user, request=request
+        )
+
+    def delete_queryset(self, request, queryset):
+        for credential in queryset:
+            integrations.remove_integration_credential(
+                credential, actor=request.user, request=request
+            )
+
+    @admin.display(description="Secret")
+    def masked_secret(self, credential):
+        return credential.secret.masked()
+
+
+class EventNamesField(forms.CharField):
+    """Event names, comma separated; empty means every event."""
+
+    def prepare_value(self, value):
+        return ", ".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value):
+        names = [name.strip() for name in (value or "").split(",") if name.strip()]
+        for name in names:
+            if not EVENT_NAME.match(name):
+                raise forms.ValidationError(
+                    f"events: {name!r} is not an event name like deal.won"
+                )
+        return names
+
+
+EVENT_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+
+
+class WebhookEndpointForm(forms.ModelForm):
+    url = forms.URLField(
+        max_length=500, assume_scheme="https", help_text="Must start with https://."
+    )
+    events = EventNamesField(
+        required=False,
+        help_text="Comma separated, e.g. deal.won, lead.created. Empty: all events.",
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ("url", "description", "events", "is_active")
+
+    def clean_url(self):
+        try:
+            return integrations.check_webhook_url(self.cleaned_data["url"])
+        except integrations.InsecureWebhookURL as error:
+            raise forms.ValidationError(str(error)) from None
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(OrganizationModelAdmin):
+    """The signing secret is shown once, when the endpoint is made or its
+    secret rotated, for the admin to set at the receiving end."""
+
+    form = WebhookEndpointForm
+    list_display = ("url", "description", "is_active", "masked_secret", "updated_at")
+    readonly_fields = ("masked_secret",)
+    actions = ("send_test_event", "rotate_signing_secret")
+
+    def delete_model(self, request, obj):
+        integrations.delete_webhook_endpoint(obj, actor=request.user, request=request)
+
+    def get_fields(self, request, obj=None):
+        fields = ("url", "description", "events", "is_active")
+        return fields + ("masked_secret",) if obj is not None else fields
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if change:
+            integrations.update_webhook_endpoint(
+                obj,
+                actor=request.user,
+                request=request,
+                url=data["url"],
+                events=data["events"],
+                description=data["description"],
+                is_active=data["is_active"],
+            )
+            return
+        endpoint, signing_secret = integrations.create_webhook_endpoint(
+            request.organization.pk,
+            actor=request.user,
+            request=request,
+            url=data["url"],
+            events=data["events"],
+            description=data["description"],
+        )
+        obj.pk = endpoint.pk
+        _show_secret_once(request, signing_secret)
+
+    @admin.display(description="Signing secret")
+    def masked_secret(self, endpoint):
+        return endpoint.signing_secret.masked() if endpoint.pk else "-"
+
+    @admin.action(description="Send a test event")
+    def send_test_event(self, request, queryset):
+        for endpoint in queryset:
+            integrations.send_test_event(endpoint)
+        self.message_user(
+            request, f"Test event queued for {len(queryset)} endpoint(s)."
+        )
+
+    @admin.action(description="Rotate the signing secret")
+    def rotate_signing_secret(self, request, queryset):
+        for endpoint in queryset:
+            _show_secret_once(
+                request,
+                integrations.rotate_webhook_secret(
+                    endpoint, actor=request.user, request=request
+                ),
+            )
+
+
+def _show_secret_once(request, signing_secret: str) -> None:
+    messages.warning(
+        request,
+        f"Signing secret, shown this once: {signing_secret} — set it at the "
+        "receiving end now; it cannot be displayed again.",
+    )
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(OrganizationModelAdmin):
+    list_display = ("event", "endpoint", "status", "attempts", "response_status")
+    list_filter = ("status", "event")
+    fields = (
+        "event",
+        "endpoint",
+        "status",
+        "attempts",
+        "response_status",
+        "error",
+        "created_at",
+        "finished_at",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

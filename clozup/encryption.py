@@ -8,12 +8,16 @@ wraps the per-file keys of that organization's files. See docs/decisions.md.
 import base64
 import logging
 import os
+from dataclasses import dataclass, field
 
+from django.apps import apps
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from clozup.models import OrganizationKey
-from clozup.tenancy import MissingOrganization, current_organization_id
+from clozup.lib import keyring
+from clozup.lib.encrypted_fields import SealedToken, encrypted_fields
+from clozup.models import Organization, OrganizationKey, OrganizationModel
+from clozup.tenancy import MissingOrganization, current_organization_id, org_context
 
 logger = logging.getLogger(__name__)
 
@@ -92,3 +96,123 @@ def destroy_organization_key(organization_id: int) -> bool:
     stored.save(update_fields=["key", "destroyed_at"])
     logger.info("organization data key destroyed")
     return True
+
+
+# Key rotation ----------------------------------------------------------------------
+
+
+@dataclass
+class Rotation:
+    key_id: str
+    # "app_label.model.field" -> values moved to the newest key (or, in a dry
+    # run, still to move).
+    values: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.values.values())
+
+
+def _encrypted_columns():
+    for model in apps.get_models():
+        for encrypted in encrypted_fields(model):
+            yield model, encrypted
+
+
+def _not_on_key(model, encrypted, prefix: str):
+    name = encrypted.name
+    return (
+        model._base_manager.exclude(**{f"{name}__startswith": prefix})
+        .exclude(**{name: ""})
+        .exclude(**{f"{name}__isnull": True})
+    )
+
+
+def _rotate_batch(model, encrypted, prefix: str, batch_size: int) -> tuple[int, int]:
+    rows = list(
+        _not_on_key(model, encrypted, prefix)
+        .order_by("pk")
+        .values_list("pk", encrypted.attname)[:batch_size]
+    )
+    moved = 0
+    for pk, token in rows:
+        context = encrypted.context(pk)
+        resealed = keyring.seal(keyring.unseal(token, context=context), context=context)
+        # Conditional: a value changed meanwhile is left as its writer sealed it.
+        moved += model._base_manager.filter(pk=pk, **{encrypted.attname: token}).update(
+            **{encrypted.attname: SealedToken.of(resealed, pk)}
+        )
+    return len(rows), moved
+
+
+def rotate_keys(
+    *,
+    actor=None,
+    reason: str = "",
+    batch_size: int = 500,
+    dry_run: bool = False,
+) -> Rotation:
+    """Re-encrypt every encrypted value to the key ring's newest key.
+
+    Works in batches, each its own transaction (per organization, in its
+    context, with a `keys.rotated` audit event), so it can be interrupted at
+    any point and run again: values already on the newest key are skipped,
+    and a second full run changes nothing. Raises DecryptionFailed, naming
+    the row, for a value no key on the ring opens.
+    """
+    from audit import services as audit
+    from audit.actions import Action
+
+    key_id = keyring.get_key_ring().current.id
+    prefix = keyring.token_prefix(key_id)
+    rotation = Rotation(key_id)
+    organization_ids = list(
+        Organization.objects.order_by("pk").values_list("pk", flat=True)
+    )
+
+    for model, encrypted in _encrypted_columns():
+        label = f"{model._meta.label_lower}.{encrypted.name}"
+        scoped = issubclass(model, OrganizationModel)
+        rotation.values.setdefault(label, 0)
+        for organization_id in organization_ids if scoped else [None]:
+            while True:
+                with org_context(organization_id) if scoped else transaction.atomic():
+                    if dry_run:
+                        seen = moved = _not_on_key(model, encrypted, prefix).count()
+                    else:
+                        seen, moved = _rotate_batch(
+                            model, encrypted, prefix, batch_size
+                        )
+                    if moved and scoped and not dry_run:
+                        audit.record_event(
+                            Action.KEYS_ROTATED,
+                            organization=organization_id,
+                            actor=actor,
+                            metadata={
+                                "to_key": key_id,
+                                "column": label,
+                                "values": moved,
+                                "reason": reason,
+                            },
+                        )
+                rotation.values[label] += moved
+                if dry_run or seen == 0:
+                    break
+    if not dry_run:
+        logger.info("keys rotated", extra={"key_id": key_id, "values": rotation.total})
+    return rotation
+
+
+def count_values_on_older_keys() -> int:
+    """How many encrypted values are not yet on the newest key."""
+    prefix = keyring.token_prefix(keyring.get_key_ring().current.id)
+    organization_ids = list(Organization.objects.values_list("pk", flat=True))
+    total = 0
+    for model, encrypted in _encrypted_columns():
+        if not issubclass(model, OrganizationModel):
+            total += _not_on_key(model, encrypted, prefix).count()
+            continue
+        for organization_id in organization_ids:
+            with org_context(organization_id):
+                total += _not_on_key(model, encrypted, prefix).count()
+    return total

@@ -190,6 +190,17 @@ class OrganizationKey(OrganizationModel):
         return f"Data key of organization {self.organization_id} ({state})"
 
 
+def _member_fk():
+    return models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
+
+
 class IntegrationCredential(OrganizationModel):
     """An API key or OAuth token the organization gave Clozup for an integration.
 
@@ -214,14 +225,7 @@ class IntegrationCredential(OrganizationModel):
     secret = EncryptedTextField(help_text="The API key, or the OAuth access token.")
     refresh_token = EncryptedTextField(blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(
-        User,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-    )
+    created_by = _member_fk()
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -245,3 +249,81 @@ class IntegrationCredential(OrganizationModel):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.label}".strip()
+
+
+class WebhookEndpoint(OrganizationModel):
+    """An https URL of the organization's that Clozup posts events to, signed.
+
+    Each request carries `Clozup-Signature: t=<unix time>,v1=<hex>`, the
+    HMAC-SHA256 of "<t>.<body>" under the signing secret, which is encrypted
+    here and shown to an admin once, when made or rotated.
+    """
+
+    id = PreallocatedBigAutoField(primary_key=True)
+    url = models.URLField(max_length=500, help_text="Must start with https://.")
+    description = models.CharField(max_length=200, blank=True)
+    # Event names this endpoint receives; empty means every event.
+    events = models.JSONField(default=list, blank=True)
+    signing_secret = EncryptedTextField()
+    is_active = models.BooleanField(default=True)
+    created_by = _member_fk()
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = organization_constraints(
+            models.CheckConstraint(
+                condition=models.Q(url__startswith="https://"),
+                name="webhookendpoint_https_only",
+            ),
+        )
+        indexes = [
+            models.Index(
+                fields=["organization", "created_by"], name="webhookendpoint_by_idx"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.url
+
+    def receives(self, event: str) -> bool:
+        return self.is_active and (not self.events or event in self.events)
+
+
+class WebhookDelivery(OrganizationModel):
+    """One event sent (or being sent) to one endpoint.
+
+    The payload is kept only until the delivery succeeds or is given up.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    event = models.CharField(max_length=100)
+    payload = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "webhook deliveries"
+        constraints = organization_constraints()
+        indexes = [
+            models.Index(
+                fields=["organization", "endpoint", "-created_at"],
+                name="webhookdelivery_endpoint_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} #{self.pk}"

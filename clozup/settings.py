@@ -8,6 +8,9 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import environ
+from csp.constants import NONE, SELF
+
+from clozup.beat import SCHEDULE as BEAT_SCHEDULE
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -29,6 +32,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "csp",
     "allauth",
     "allauth.account",
     "audit.apps.AuditConfig",
@@ -39,6 +43,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "clozup.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -106,6 +111,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BEAT_SCHEDULE = BEAT_SCHEDULE
 
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
@@ -156,6 +162,23 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy: only our own origin, and no inline script or style
+# anywhere (templates carry none: scripts and styles are static files).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+        "upgrade-insecure-requests": not DEBUG,
+    },
+}
 # Only a proxy we run may tell us the request was HTTPS; see docs/deployment.md.
 if env.bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -175,16 +198,79 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / ".data")))
 
-# "private" holds organizations' files (attachments, recordings, uploads
-# waiting to be imported); only code that checked membership reads it.
+# Files. `storages["private"]` (and the default storage) encrypts every file
+# with a per-file key wrapped by its organization's data key; `backups` holds
+# database backups wrapped by the key ring, in a location of its own (on S3:
+# another bucket, in another region). S3 credentials come from the usual AWS
+# sources (instance role, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY).
+STORAGE_BACKEND = env.str("STORAGE_BACKEND", default="local")
+BACKUP_STORAGE_BACKEND = env.str("BACKUP_STORAGE_BACKEND", default="local")
+
+
+def _sse(prefix: str) -> dict[str, str]:
+    kms_key = env.str(f"{prefix}_SSE_KMS_KEY_ID", default="")
+    if kms_key:
+        return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key}
+    return {"ServerSideEncryption": "AES256"}
+
+
+def _storage(kind: str, backend: str, prefix: str, local_dir: Path, region: str):
+    if backend == "s3":
+        return {
+            "BACKEND": f"clozup.lib.storage.S3{kind}Storage",
+            "OPTIONS": {
+                "bucket_name": env.str(f"{prefix}_BUCKET", default=""),
+                "region_name": env.str(f"{prefix}_REGION", default=region),
+                "endpoint_url": env.str(f"{prefix}_ENDPOINT_URL", default="") or None,
+                "object_parameters": _sse(prefix),
+                "file_overwrite": False,
+                "default_acl": None,
+            },
+        }
+    return {
+        "BACKEND": f"clozup.lib.storage.Local{kind}Storage",
+        "OPTIONS": {
+            "location": str(local_dir),
+            "file_permissions_mode": 0o600,
+            "directory_permissions_mode": 0o700,
+        },
+    }
+
+
+_PRIVATE_STORAGE = _storage(
+    "Private", STORAGE_BACKEND, "S3", DATA_DIR / "files", region="eu-west-1"
+)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    "private": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": DATA_DIR / "files"},
+    "default": _PRIVATE_STORAGE,
+    "private": _PRIVATE_STORAGE,
+    "backups": _storage(
+        "Backup",
+        BACKUP_STORAGE_BACKEND,
+        "BACKUP_STORAGE",
+        Path(env.str("BACKUP_STORAGE_DIR", default=str(DATA_DIR / "backups"))),
+        region="eu-central-1",
+    ),
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
     },
 }
+
+# Backups: `manage.py backup` runs pg_dump as BACKUP_DATABASE_URL, a role that
+# reads every row (superuser or BYPASSRLS; only its credentials and host are
+# used, the database is DATABASE_URL's). Backups older than the retention are
+# removed nightly. PG_BIN_DIR points at client tools when the machine's are
+# older than the server (clozup.lib.postgres_tools).
+BACKUP_DATABASE_URL = env.str("BACKUP_DATABASE_URL", default="")
+BACKUP_RETENTION_DAYS = env.int("BACKUP_RETENTION_DAYS", default=30)
+PG_BIN_DIR = env.str("PG_BIN_DIR", default="")
+
+# Outgoing webhooks go to https URLs on public addresses only; tests and
+# private deployments may allow private networks.
+WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool(
+    "WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False
+)
+
+
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=25 * 1024 * 1024)
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=100 * 1024 * 1024)
 # Django refuses larger request bodies held in memory; files stream to disk.

@@ -214,3 +214,88 @@ def shared_data() -> Path:
             " beside the repository"
         )
     return found
+
+
+# Files ----------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A real S3-compatible server (moto in server mode) on loopback."""
+    from moto.server import ThreadedMotoServer
+
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+S3_CREDENTIALS = {"access_key": "test-access", "secret_key": "test-secret"}
+
+
+@pytest.fixture
+def make_bucket(s3_server):
+    """Create a bucket on the loopback S3 server; returns storage OPTIONS for it."""
+    import uuid
+
+    import boto3
+
+    def make(region: str = "eu-west-1") -> dict:
+        name = f"clozup-test-{uuid.uuid4().hex[:12]}"
+        client = boto3.client(
+            "s3",
+            endpoint_url=s3_server,
+            region_name=region,
+            aws_access_key_id=S3_CREDENTIALS["access_key"],
+            aws_secret_access_key=S3_CREDENTIALS["secret_key"],
+        )
+        client.create_bucket(
+            Bucket=name, CreateBucketConfiguration={"LocationConstraint": region}
+        )
+        return {
+            "bucket_name": name,
+            "region_name": region,
+            "endpoint_url": s3_server,
+            "object_parameters": {"ServerSideEncryption": "AES256"},
+            "file_overwrite": False,
+            "default_acl": None,
+            **S3_CREDENTIALS,
+        }
+
+    return make
+
+
+@pytest.fixture
+def s3_client(s3_server):
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=s3_server,
+        region_name="eu-west-1",
+        aws_access_key_id=S3_CREDENTIALS["access_key"],
+        aws_secret_access_key=S3_CREDENTIALS["secret_key"],
+    )
+
+
+@pytest.fixture
+def local_storages(settings, tmp_path):
+    """Private files and backups under this test's own folder."""
+    storages = {**settings.STORAGES}
+    for alias, folder in (("private", "files"), ("backups", "backups")):
+        storages[alias] = {
+            "BACKEND": settings.STORAGES[alias]["BACKEND"].replace(".S3", ".Local"),
+            "OPTIONS": {"location": str(tmp_path / folder)},
+        }
+    storages["default"] = storages["private"]
+    settings.STORAGES = storages
+    return tmp_path

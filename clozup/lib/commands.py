@@ -88,3 +88,55 @@ _DJANGO_OPTIONS = {
     "force_color",
     "skip_checks",
 }
+
+
+class InstanceSupportCommand(BaseCommand):
+    """The base of support commands that act on the whole installation
+    (backups, restores, key rotation) rather than on one organization.
+
+    `--reason` is required; subclasses define `handle_instance(*, reason,
+    **options)` and record what they did in every organization's audit log
+    with `record_everywhere`, since every organization's data is concerned.
+    """
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--reason",
+            required=True,
+            help="Why this is run (a ticket reference). Goes into every"
+            " organization's audit log: no personal data.",
+        )
+        self.add_command_arguments(parser)
+
+    def add_command_arguments(self, parser):
+        """Arguments of the command itself."""
+
+    def handle(self, *args, reason, **options):
+        reason = reason.strip()
+        if not reason:
+            raise CommandError("--reason: say why this is run")
+        return self.handle_instance(reason=reason, **options)
+
+    @property
+    def command_name(self) -> str:
+        return self.__module__.rsplit(".", 1)[-1]
+
+    def record_everywhere(self, action: str, *, reason: str, metadata: dict) -> int:
+        """Record the action in every organization's log; returns how many."""
+        from audit import services as audit
+
+        count = 0
+        for organization in Organization.objects.order_by("pk"):
+            with org_context(organization):
+                audit.record_event(
+                    action,
+                    organization=organization,
+                    actor=audit.operator_label(),
+                    metadata={
+                        "command": self.command_name,
+                        "reason": reason,
+                        **metadata,
+                    },
+                )
+            count += 1
+        return count

@@ -117,6 +117,13 @@ class EncryptedTextField(models.TextField):
     def context(self, row_id) -> bytes:
         return f"{self.model._meta.db_table}\x1f{self.column}\x1f{row_id}".encode()
 
+    def to_python(self, value):
+        # Model.full_clean() runs every value through here and sets it back:
+        # a Secret must come out as itself, never as its masked text.
+        if isinstance(value, Secret):
+            return value
+        return super().to_python(value)
+
     def from_db_value(self, value, expression, connection):
         return SealedToken(value) if value else value
 
@@ -152,16 +159,17 @@ class EncryptedTextField(models.TextField):
 
     def formfield(self, **kwargs):
         # The browser never receives the value: the input starts empty, and an
-        # empty submission keeps what is stored (see save_form_data).
-        defaults = {
-            "form_class": forms.CharField,
-            "widget": forms.PasswordInput(
+        # empty submission keeps what is stored (see save_form_data). The
+        # widget is not negotiable: the admin's textarea would echo the value
+        # back on a form that failed validation.
+        kwargs.update(
+            form_class=forms.CharField,
+            widget=forms.PasswordInput(
                 render_value=False, attrs={"autocomplete": "new-password"}
             ),
-            "strip": True,
-        }
-        defaults.update(kwargs)
-        return super().formfield(**defaults)
+            strip=True,
+        )
+        return super().formfield(**kwargs)
 
     def save_form_data(self, instance, data):
         if data:

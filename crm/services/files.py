@@ -19,6 +19,7 @@ from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 
 from audit.actions import Action
+from clozup.lib.storage import encrypted_file_response
 from clozup.models import User
 from crm.models import Attachment, CallRecording
 from crm.services.records import record_change
@@ -125,7 +126,7 @@ def store_recording(
 
 
 def _store(model, record, upload, *, actor, allowed, request):
-    folder = f"{model._meta.model_name}/{record.organization_id}"
+    folder = model._meta.model_name
     storage_name, content_type, sha256 = _check_and_store(
         upload, folder=folder, allowed=allowed, text_allowed=model is Attachment
     )
@@ -165,11 +166,16 @@ def _store(model, record, upload, *, actor, allowed, request):
 
 
 @transaction.atomic
-def open_stored_file(stored, *, actor: User, request=None):
-    """The file's bytes for a member who looked the row up (RLS checked it).
+def download_response(stored, *, actor: User, request=None):
+    """The decrypting response for a member who looked the row up (RLS did).
 
     Records the download in the audit log.
     """
-    handle = storages["private"].open(stored.storage_name, "rb")
+    response = encrypted_file_response(
+        stored.storage_name,
+        filename=stored.filename,
+        content_type=stored.content_type,
+        as_attachment=True,
+    )
     record_change(Action.FILE_DOWNLOADED, stored, actor=actor, request=request)
-    return handle
+    return response

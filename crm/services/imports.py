@@ -291,8 +291,7 @@ def create_import_job(
             if not headers:
                 raise ImportFileRejected(f"{display_name(upload.name)}: no header row")
             upload.seek(0)
-            folder = f"imports/{organization.pk}"
-            name = storage.save(f"{folder}/{uuid.uuid4().hex}.csv", upload)
+            name = storage.save(f"imports/{uuid.uuid4().hex}.csv", upload)
             entries.append(
                 {
                     "name": display_name(upload.name),
@@ -363,9 +362,11 @@ def run_import_job(organization_id: int, job_id: int) -> ImportJob | None:
     storage = storages["private"]
     key = progress_key(organization_id, job_id)
     totals = {entry["name"]: 0 for entry in job.files}
-    for entry in job.files:
-        with storage.open(entry["storage_name"], "rb") as stream:
-            totals[entry["name"]] = max(sum(1 for _ in stream) - 1, 0)
+    # The private storage decrypts only inside the organization's context.
+    with org_context(organization_id):
+        for entry in job.files:
+            with storage.open(entry["storage_name"], "rb") as stream:
+                totals[entry["name"]] = max(sum(1 for _ in stream) - 1, 0)
     done = dict.fromkeys(totals, 0)
     cache.set(key, {"rows": 0, "total": sum(totals.values())}, PROGRESS_TTL)
 
@@ -411,10 +412,10 @@ def run_import_job(organization_id: int, job_id: int) -> ImportJob | None:
 
 
 def _finish(job: ImportJob, status: str, report: dict) -> ImportJob:
-    # The uploads are not kept once read: the records hold what was imported.
-    for entry in job.files:
-        storages["private"].delete(entry["storage_name"])
     with org_context(job.organization_id):
+        # The uploads are not kept once read: the records hold what was imported.
+        for entry in job.files:
+            storages["private"].delete(entry["storage_name"])
         job.status = status
         job.report = report
         job.finished_at = timezone.now()

@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -186,11 +186,8 @@ def upload_file(request, plural: str, pk: int):
 
 
 def _download(request, stored):
-    response = FileResponse(
-        file_services.open_stored_file(stored, actor=request.user, request=request),
-        as_attachment=True,
-        filename=stored.filename,
-        content_type=stored.content_type,
+    response = file_services.download_response(
+        stored, actor=request.user, request=request
     )
     response["Cache-Control"] = "private, no-store"
     return response

@@ -244,3 +244,13 @@ def test_the_key_ring_is_never_printed(settings):
     ring = keyring.parse_key_ring([OLD])
 
     assert OLD.split(":")[1] not in repr(ring)
+
+
+def test_validating_a_loaded_row_keeps_its_secret(org_a, ring):
+    credential = reload(make_credential(org_a))
+
+    credential.full_clean()
+    with org_context(org_a):
+        credential.save()
+
+    assert reload(credential).secret.reveal() == API_KEY

@@ -7,6 +7,7 @@ from django.template.response import TemplateResponse
 from django.urls import include, path
 
 from clozup.decorators import member_required
+from clozup.lib.storage import encrypted_file_response
 from clozup.tenancy import current_organization_id
 from crm.models import Lead
 
@@ -43,7 +44,13 @@ def context_after_savepoint_rollback(request):
     )
 
 
+@member_required
+def download(request, name):
+    return encrypted_file_response(name, filename="call.mp3")
+
+
 urlpatterns = [
+    path("t/download/<path:name>", download),
     path("t/lazy/", leads_rendered_lazily),
     path("t/stream/", leads_streamed),
     path("t/savepoint/", context_after_savepoint_rollback),

@@ -4,17 +4,9 @@ from clozup.celery import app as celery_app
 
 
 @pytest.fixture(autouse=True)
-def private_storage(settings, tmp_path):
-    """Each test keeps its files in a folder of its own."""
-    location = tmp_path / "private"
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "private": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": location},
-        },
-    }
-    return location
+def private_storage(local_storages):
+    """Each test keeps its (encrypted) files in a folder of its own."""
+    return local_storages / "files"
 
 
 @pytest.fixture

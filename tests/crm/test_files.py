@@ -45,9 +45,12 @@ def test_an_attachment_is_typed_from_its_bytes_not_its_name(
     with org_context(org_a):
         stored = Attachment.objects.get()
     assert stored.content_type == "image/png" and stored.filename == "invoice.pdf"
-    # The storage path is generated; nothing from the client's name is in it.
+    # The storage path is generated; nothing from the client's name is in it,
+    # and the bytes at rest are encrypted.
     assert "invoice" not in stored.storage_name
-    assert (private_storage / stored.storage_name).read_bytes() == PNG
+    assert stored.storage_name.startswith(f"org-{org_a.pk}/attachment/")
+    at_rest = (private_storage / stored.storage_name).read_bytes()
+    assert PNG not in at_rest and len(at_rest) > len(PNG)
 
 
 def test_a_file_whose_bytes_are_not_an_accepted_type_is_refused(

@@ -1,0 +1,19 @@
+"""The beat schedule: every periodic job of Clozup, in one place.
+
+Times are UTC. Jobs are rerunnable, so a run missed while beat was down is
+simply made by the next one.
+"""
+
+from celery.schedules import crontab
+
+SCHEDULE = {
+    "take-backup": {
+        "task": "clozup.take_backup",
+        "schedule": crontab(hour=2, minute=0),
+    },
+    # Backups older than BACKUP_RETENTION_DAYS (30) go, with their journal.
+    "prune-backups": {
+        "task": "clozup.prune_backups",
+        "schedule": crontab(hour=4, minute=30),
+    },
+}
