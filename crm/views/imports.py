@@ -50,7 +50,7 @@ def import_detail(request, pk: int):
         form = forms.ImportMappingForm(request.POST or None, files=job.files)
         if request.method == "POST" and form.is_valid():
             imports.start_import_job(job, form.chosen(), actor=request.user)
-            messages.success(request, "Import queued.")
+            messages.success(request, "Import started.")
             return redirect("crm:import-detail", job.pk)
         return render(request, "crm/imports/mapping.html", {"job": job, "form": form})
     return render(request, "crm/imports/detail.html", _progress_context(job))

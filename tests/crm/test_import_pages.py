@@ -50,6 +50,7 @@ def test_a_job_runs_and_reports_the_rejected_row(
     assert len(callbacks) == 1
     page = rep_client.get(detail).content.decode()
     assert "Nothing was imported: 1 row rejected" in page
+    assert "Would create" in page
     assert "&#x27;broken&#x27; is not an email address" in page
     with org_context(org_a):
         job = ImportJob.objects.get()

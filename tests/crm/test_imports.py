@@ -399,6 +399,7 @@ def test_the_command_dry_run_writes_nothing(org_a, tmp_path):
 
     call_command("import_crm", "--org", org_a.slug, "--dry-run", str(path), stdout=out)
 
+    assert "1 would be created" in out.getvalue()
     assert "Dry run: nothing was written." in out.getvalue()
     with org_context(org_a):
         assert not Lead.objects.exists()

@@ -95,13 +95,15 @@ class Command(SupportCommand):
 
     def _print(self, report: imports.ImportReport) -> None:
         out = self.stdout
+        # Counts of a run that wrote nothing say what it would have done.
+        would = "" if report.committed else "would be "
         for entry in report.files:
             counts = entry["counts"]
             out.write(
                 f"{entry['name']}: {entry['kind']} ({entry['layout']}), "
-                f"{entry['rows']} rows: {counts['created']} created, "
-                f"{counts['updated']} updated, {counts['unchanged']} unchanged, "
-                f"{entry['rejected']} rejected"
+                f"{entry['rows']} rows: {counts['created']} {would}created, "
+                f"{counts['updated']} {would}updated, "
+                f"{counts['unchanged']} unchanged, {entry['rejected']} rejected"
             )
             if entry["unmapped"]:
                 out.write(f"  columns not mapped: {', '.join(entry['unmapped'])}")
