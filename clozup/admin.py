@@ -1,11 +1,13 @@
 """Admin Panel registrations for accounts: members and their roles."""
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db import transaction
 
 from clozup.models import Membership
 from clozup.services import get_or_create_user
+from clozup.signin import services as signin_services
+from clozup.signin.decorators import require_recent_authentication
 
 
 class OrganizationModelAdmin(admin.ModelAdmin):
@@ -55,6 +57,29 @@ class OrganizationModelAdmin(admin.ModelAdmin):
         return None
 
 
+class ReauthenticatedAdminMixin:
+    """Changes (saving, deleting, running an action) need a recent sign-in.
+
+    Reading stays free; a POST older than the re-authentication timeout is
+    suspended, the person re-authenticates, and the POST is replayed.
+    """
+
+    def changeform_view(self, request, *args, **kwargs):
+        if request.method == "POST":
+            require_recent_authentication(request)
+        return super().changeform_view(request, *args, **kwargs)
+
+    def delete_view(self, request, *args, **kwargs):
+        if request.method == "POST":
+            require_recent_authentication(request)
+        return super().delete_view(request, *args, **kwargs)
+
+    def changelist_view(self, request, *args, **kwargs):
+        if request.method == "POST":
+            require_recent_authentication(request)
+        return super().changelist_view(request, *args, **kwargs)
+
+
 class MembershipAddForm(forms.ModelForm):
     email = forms.EmailField(
         help_text="The person's email address; an account is created if needed."
@@ -79,11 +104,38 @@ class MembershipAddForm(forms.ModelForm):
 
 
 @admin.register(Membership)
-class MembershipAdmin(OrganizationModelAdmin):
+class MembershipAdmin(ReauthenticatedAdminMixin, OrganizationModelAdmin):
     list_display = ("member_email", "member_name", "role", "created_at")
     list_filter = ("role",)
     search_fields = ("user__email", "user__full_name")
     ordering = ("user__email",)
+    actions = ["sign_out_everywhere", "lift_sign_in_lockout"]
+
+    @admin.action(description="Sign out of every session (on their next request)")
+    def sign_out_everywhere(self, request, queryset):
+        members = list(queryset.select_related("user"))
+        for membership in members:
+            signin_services.force_sign_out(
+                membership, actor=request.user, request=request
+            )
+        self.message_user(
+            request, f"{len(members)} members signed out everywhere.", messages.SUCCESS
+        )
+
+    @admin.action(description="Lift a sign-in lockout")
+    def lift_sign_in_lockout(self, request, queryset):
+        members = list(queryset.select_related("user"))
+        lifted = sum(
+            signin_services.lift_lockout(
+                membership, actor=request.user, request=request
+            )
+            for membership in members
+        )
+        self.message_user(
+            request,
+            f"{lifted} of {len(members)} were locked out; they may sign in again.",
+            messages.SUCCESS,
+        )
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("user")

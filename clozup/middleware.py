@@ -74,3 +74,28 @@ class TenancyMiddleware:
 def _stream_in_context(organization_id, chunks):
     with tenancy.org_context(organization_id):
         yield from chunks
+
+
+class SignInPolicyMiddleware:
+    """Apply the organization's sign-in rules to every signed-in request.
+
+    Runs inside the tenancy transaction, for the organization the request is
+    served in: a session that began before a forced sign-out, outlived the
+    organization's absolute lifetime or sat idle past its idle timeout is
+    ended; a member of an organization that requires MFA and has no second
+    factor reaches nothing but the pages that set one up.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not request.user.is_authenticated:
+            return self.get_response(request)
+
+        from clozup.signin import policy
+
+        response = policy.enforce(request)
+        if response is not None:
+            return response
+        return self.get_response(request)
