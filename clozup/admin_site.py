@@ -31,6 +31,11 @@ class ClozupAdminSite(admin.AdminSite):
         next_url = request.GET.get("next") or reverse("admin:index")
         return redirect(f"{reverse('account_login')}?{urlencode({'next': next_url})}")
 
+    def password_change(self, request, extra_context=None):
+        # Passwords change through allauth (re-authentication, notification
+        # email, no password at all under Clerk), not Django's admin form.
+        return redirect("account_change_password")
+
     def each_context(self, request):
         context = super().each_context(request)
         context["organization"] = getattr(request, "organization", None)

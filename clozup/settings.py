@@ -151,7 +151,6 @@ ACCOUNT_ADAPTER = "clozup.signin.adapters.AccountAdapter"
 ACCOUNT_FORMS = {
     "login": "clozup.signin.forms.LoginForm",
     "request_login_code": "clozup.signin.forms.RequestLoginCodeForm",
-    "reset_password": "clozup.signin.forms.ResetPasswordForm",
 }
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
