@@ -71,3 +71,13 @@ def sign_in(client, user, password=PASSWORD):
     return client.post(
         "/accounts/login/", {"login": user.email, "password": password}, follow=True
     )
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Rate-limit counters live in the cache; each test starts without any."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
