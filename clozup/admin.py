@@ -3,11 +3,16 @@
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
+from django.utils import timezone
 
+from audit import services as audit
+from audit.actions import Action
+from clozup import services
 from clozup.models import Membership
-from clozup.services import get_or_create_user
 from clozup.signin import services as signin_services
 from clozup.signin.decorators import require_recent_authentication
+
+TIMESTAMP_FIELDS = {"created_at", "updated_at", "deleted_at", "converted_at"}
 
 
 class OrganizationModelAdmin(admin.ModelAdmin):
@@ -39,11 +44,88 @@ class OrganizationModelAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return self._is_org_admin(request)
 
+    @transaction.atomic
     def save_model(self, request, obj, form, change):
         if not change:
             obj.organization = request.organization
         super().save_model(request, obj, form, change)
+        audit.record_event(
+            Action.RECORD_UPDATED if change else Action.RECORD_CREATED,
+            organization=request.organization,
+            actor=request.user,
+            target=obj,
+            metadata={"fields": sorted(form.changed_data), "via": "admin"},
+            request=request,
+        )
 
+    def get_readonly_fields(self, request, obj=None):
+        # Timestamps record what happened; nobody edits them by hand.
+        stamps = [
+            field.name
+            for field in self.model._meta.fields
+            if field.name in TIMESTAMP_FIELDS
+        ]
+        return [*super().get_readonly_fields(request, obj), *stamps]
+
+    def _soft_deletes(self) -> bool:
+        return any(field.name == "deleted_at" for field in self.model._meta.fields)
+
+    @transaction.atomic
+    def delete_model(self, request, obj):
+        # Records with `deleted_at` are hidden now and purged later by the
+        # retention job; the others go at once.
+        self._record_deletion(request, obj)
+        if self._soft_deletes():
+            obj.deleted_at = timezone.now()
+            obj.save(update_fields=["deleted_at"])
+        else:
+            super().delete_model(request, obj)
+
+    @transaction.atomic
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if self._soft_deletes() and self.has_change_permission(request):
+            restore = type(self).restore_selected
+            actions["restore_selected"] = (
+                restore,
+                "restore_selected",
+                restore.short_description,
+            )
+        return actions
+
+    @admin.action(description="Restore the selected deleted records")
+    def restore_selected(self, request, queryset):
+        restored = 0
+        with transaction.atomic():
+            for obj in queryset.filter(deleted_at__isnull=False):
+                obj.deleted_at = None
+                obj.save(update_fields=["deleted_at"])
+                audit.record_event(
+                    Action.RECORD_RESTORED,
+                    organization=request.organization,
+                    actor=request.user,
+                    target=obj,
+                    metadata={"via": "admin"},
+                    request=request,
+                )
+                restored += 1
+        messages.success(request, f"{restored} record(s) restored.")
+
+    def _record_deletion(self, request, obj):
+        audit.record_event(
+            Action.RECORD_DELETED,
+            organization=request.organization,
+            actor=request.user,
+            target=obj,
+            metadata={"via": "admin"},
+            request=request,
+        )
+
+    # The audit log replaces Django's LogEntry (see the class docstring).
     def log_addition(self, request, obj, message):
         return None
 
@@ -103,6 +185,21 @@ class MembershipAddForm(forms.ModelForm):
         return email
 
 
+class MembershipChangeForm(forms.ModelForm):
+    class Meta:
+        model = Membership
+        fields = ("role",)
+
+    def clean_role(self):
+        role = self.cleaned_data["role"]
+        demoting = role != Membership.Role.OWNER
+        if demoting and services.is_last_owner(self.instance):
+            raise forms.ValidationError(
+                "The organization must keep at least one owner."
+            )
+        return role
+
+
 @admin.register(Membership)
 class MembershipAdmin(ReauthenticatedAdminMixin, OrganizationModelAdmin):
     list_display = ("member_email", "member_name", "role", "created_at")
@@ -149,6 +246,7 @@ class MembershipAdmin(ReauthenticatedAdminMixin, OrganizationModelAdmin):
                     super().__init__(*args, organization=request.organization, **kw)
 
             return BoundForm
+        kwargs["form"] = MembershipChangeForm
         kwargs["fields"] = ("role",)
         return super().get_form(request, obj, change, **kwargs)
 
@@ -157,9 +255,38 @@ class MembershipAdmin(ReauthenticatedAdminMixin, OrganizationModelAdmin):
 
     @transaction.atomic
     def save_model(self, request, obj, form, change):
-        if not change:
-            obj.user, _ = get_or_create_user(form.cleaned_data["email"])
-        super().save_model(request, obj, form, change)
+        if change:
+            services.change_member_role(
+                obj, role=obj.role, actor=request.user, request=request
+            )
+            return
+        user, _ = services.get_or_create_user(form.cleaned_data["email"])
+        membership = services.add_member(
+            request.organization,
+            user,
+            role=form.cleaned_data["role"],
+            actor=request.user,
+            request=request,
+        )
+        obj.pk, obj.user, obj.created_at = membership.pk, user, membership.created_at
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and services.is_last_owner(obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request, obj):
+        services.remove_member(obj, actor=request.user, request=request)
+
+    def delete_queryset(self, request, queryset):
+        try:
+            with transaction.atomic():
+                for membership in queryset:
+                    services.remove_member(
+                        membership, actor=request.user, request=request
+                    )
+        except services.LastOwnerError as error:
+            messages.error(request, str(error))
 
     @admin.display(description="Email", ordering="user__email")
     def member_email(self, membership):

@@ -4,12 +4,18 @@ from dataclasses import dataclass
 from allauth.account.models import EmailAddress
 from django.db import transaction
 
+from audit import services as audit
+from audit.actions import Action
 from clozup.models import Membership, Organization, User
 from clozup.tenancy import org_context
 
 
 class OrganizationSlugTaken(ValueError):
     pass
+
+
+class LastOwnerError(ValueError):
+    """An organization must keep at least one owner."""
 
 
 @dataclass(frozen=True)
@@ -28,7 +34,7 @@ def get_or_create_user(email: str, *, full_name: str = "") -> tuple[User, str | 
         return user, None
     password = secrets.token_urlsafe(12)
     user = User.objects.create_user(email, password, full_name=full_name)
-    # Accounts made by an operator or an import start verified: whoever created
+    # Accounts made by an operator or an admin start verified: whoever created
     # them vouched for the address.
     EmailAddress.objects.create(user=user, email=email, primary=True, verified=True)
     return user, password
@@ -36,9 +42,15 @@ def get_or_create_user(email: str, *, full_name: str = "") -> tuple[User, str | 
 
 @transaction.atomic
 def create_organization(
-    *, name: str, slug: str, plan: str, owner_email: str, owner_name: str = ""
+    *,
+    name: str,
+    slug: str,
+    plan: str,
+    owner_email: str,
+    owner_name: str = "",
+    actor: User | str | None = None,
 ) -> NewOrganization:
-    """Create an organization with its owner, default pipeline and settings."""
+    """Create an organization with its owner and default pipeline; audited."""
     from crm import services as crm_services
 
     if Organization.objects.filter(slug=slug).exists():
@@ -47,13 +59,99 @@ def create_organization(
     organization = Organization.objects.create(name=name, slug=slug, plan=plan)
     owner, password = get_or_create_user(owner_email, full_name=owner_name)
     with org_context(organization):
-        Membership.objects.create(
-            organization=organization, user=owner, role=Membership.Role.OWNER
+        audit.record_event(
+            Action.ORGANIZATION_CREATED,
+            organization=organization,
+            actor=actor,
+            target=organization,
+            metadata={"plan": plan},
         )
+        add_member(organization, owner, role=Membership.Role.OWNER, actor=actor)
         crm_services.create_default_pipeline(organization)
     return NewOrganization(organization, owner, password)
 
 
-def add_member(organization: Organization, user: User, *, role: str) -> Membership:
-    """Add a user to the organization. Call inside the organization's context."""
-    return Membership.objects.create(organization=organization, user=user, role=role)
+def add_member(
+    organization: Organization,
+    user: User,
+    *,
+    role: str,
+    actor: User | str | None,
+    request=None,
+) -> Membership:
+    """Add a user to the organization; call inside its context. Audited."""
+    membership = Membership.objects.create(
+        organization=organization, user=user, role=role
+    )
+    audit.record_event(
+        Action.MEMBER_ADDED,
+        organization=organization,
+        actor=actor,
+        target=membership,
+        metadata={"user_id": user.pk, "role": role},
+        request=request,
+    )
+    return membership
+
+
+@transaction.atomic
+def change_member_role(
+    membership: Membership, *, role: str, actor: User | str | None, request=None
+) -> Membership:
+    previous = Membership.objects.select_for_update().get(pk=membership.pk).role
+    if previous == role:
+        return membership
+    if previous == Membership.Role.OWNER:
+        _keep_an_owner(membership)
+
+    membership.role = role
+    membership.save(update_fields=["role"])
+    audit.record_event(
+        Action.MEMBER_ROLE_CHANGED,
+        organization=membership.organization_id,
+        actor=actor,
+        target=membership,
+        metadata={"user_id": membership.user_id, "from": previous, "to": role},
+        request=request,
+    )
+    return membership
+
+
+@transaction.atomic
+def remove_member(membership: Membership, *, actor: User | str | None, request=None):
+    """End a membership. Records the member owned keep existing, unowned."""
+    if membership.role == Membership.Role.OWNER:
+        _keep_an_owner(membership)
+
+    audit.record_event(
+        Action.MEMBER_REMOVED,
+        organization=membership.organization_id,
+        actor=actor,
+        target=membership,
+        metadata={"user_id": membership.user_id, "role": membership.role},
+        request=request,
+    )
+    membership.delete()
+
+
+def is_last_owner(membership: Membership) -> bool:
+    if membership.pk is None:
+        return False
+    stored_role = Membership.objects.filter(pk=membership.pk).values_list(
+        "role", flat=True
+    )
+    if stored_role.first() != Membership.Role.OWNER:
+        return False
+    other_owners = Membership.objects.filter(
+        organization_id=membership.organization_id, role=Membership.Role.OWNER
+    ).exclude(pk=membership.pk)
+    return not other_owners.exists()
+
+
+def _keep_an_owner(membership: Membership) -> None:
+    # Lock the owners so two admins cannot each remove "the other" last owner.
+    owners = Membership.objects.select_for_update().filter(
+        organization_id=membership.organization_id, role=Membership.Role.OWNER
+    )
+    if not owners.exclude(pk=membership.pk).exists():
+        raise LastOwnerError("role: the organization must keep at least one owner")

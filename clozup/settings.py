@@ -340,3 +340,17 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
     },
 }
+
+# Error reporting to Sentry or any Sentry-compatible service, when configured.
+# No personal data: no request bodies, cookies, user emails or IPs leave.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    import sentry_sdk
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        send_default_pii=False,
+        max_request_body_size="never",
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )

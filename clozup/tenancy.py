@@ -182,8 +182,9 @@ def grant_app_role(*, using: str) -> None:
     """Give the app role exactly the privileges each table declares.
 
     A model may declare `app_role_privileges`; the audit log, for one, is
-    insert and read only. TRUNCATE is never granted: it ignores row-level
-    security.
+    insert and read only. It may also name `app_role_functions`, database
+    functions the app role may call. TRUNCATE is never granted: it ignores
+    row-level security.
     """
     from django.apps import apps
 
@@ -204,6 +205,10 @@ def grant_app_role(*, using: str) -> None:
         statements.append(
             f"GRANT {', '.join(privileges)} ON {quote(table)} TO {quote(app_role)}"
         )
+        for function in getattr(model, "app_role_functions", ()):
+            statements.append(
+                f"GRANT EXECUTE ON FUNCTION {function} TO {quote(app_role)}"
+            )
     statements.append(f"GRANT SELECT ON django_migrations TO {quote(app_role)}")
     statements.append(
         f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {quote(app_role)}"

@@ -14,3 +14,5 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler500 = "clozup.views.server_error"

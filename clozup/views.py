@@ -1,16 +1,26 @@
 import logging
+import sys
 
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.http import HttpResponseBadRequest, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from clozup.middleware import SESSION_ORGANIZATION_KEY
 
 logger = logging.getLogger(__name__)
+
+DEPENDENCY_ERRORS = (
+    OperationalError,
+    InterfaceError,
+    RedisConnectionError,
+    RedisTimeoutError,
+)
 
 
 @require_POST
@@ -30,6 +40,22 @@ def switch_organization(request):
     if not url_has_allowed_host_and_scheme(target, {request.get_host()}):
         target = "/"
     return redirect(target)
+
+
+def server_error(request):
+    """The 500 handler; a dependency that is down gets a 503 instead.
+
+    While the database or Redis is unreachable every request fails the same
+    way; saying so (and when to retry) is clearer than a generic error, and
+    load balancers and clients treat 503 as retryable.
+    """
+    error = sys.exc_info()[1]
+    if isinstance(error, DEPENDENCY_ERRORS):
+        logger.error("dependency unavailable", extra={"error": type(error).__name__})
+        response = render(request, "503.html", status=503)
+        response["Retry-After"] = "30"
+        return response
+    return render(request, "500.html", status=500)
 
 
 @require_GET

@@ -77,3 +77,77 @@ def test_adding_an_existing_member_twice_names_the_email_field(
 
     assert response.status_code == 200
     assert b"already a member" in response.content
+
+
+def _events(org, action):
+    from audit.models import AuditEntry
+
+    with org_context(org):
+        return list(AuditEntry.objects.filter(action=action).order_by("seq"))
+
+
+def test_adding_a_member_is_audited_with_the_admin_as_actor(client, admin_a, org_a):
+    client.force_login(admin_a)
+
+    client.post(
+        reverse("admin:clozup_membership_add"),
+        {"email": "added.rep" + chr(64) + "example.com", "role": "rep"},
+    )
+
+    event = _events(org_a, "member.added")[-1]
+    assert event.actor_id == admin_a.pk
+    assert event.metadata["role"] == "rep"
+    assert "added.rep" not in repr(event.metadata)
+
+
+def test_changing_a_role_is_audited_with_before_and_after(
+    client, admin_a, rep_a, org_a
+):
+    with org_context(org_a):
+        membership = Membership.objects.get(user=rep_a)
+    client.force_login(admin_a)
+
+    response = client.post(
+        reverse("admin:clozup_membership_change", args=[membership.pk]),
+        {"role": "admin"},
+    )
+
+    assert response.status_code == 302
+    event = _events(org_a, "member.role_changed")[-1]
+    assert event.metadata == {"user_id": rep_a.pk, "from": "rep", "to": "admin"}
+
+
+def test_removing_a_member_is_audited_and_keeps_their_records(
+    client, admin_a, rep_a, org_a, make_company
+):
+    company = make_company(org_a, owner=rep_a)
+    with org_context(org_a):
+        membership = Membership.objects.get(user=rep_a)
+    client.force_login(admin_a)
+
+    client.post(
+        reverse("admin:clozup_membership_delete", args=[membership.pk]), {"post": "yes"}
+    )
+
+    assert _events(org_a, "member.removed")[-1].metadata["user_id"] == rep_a.pk
+    with org_context(org_a):
+        company.refresh_from_db()
+        assert not Membership.objects.filter(user=rep_a).exists()
+    assert company.owner_id is None
+
+
+def test_the_last_owner_can_be_neither_demoted_nor_removed(client, admin_a, org_a):
+    with org_context(org_a):
+        owner = Membership.objects.get(role="owner")
+    client.force_login(admin_a)
+    change_url = reverse("admin:clozup_membership_change", args=[owner.pk])
+
+    demote = client.post(change_url, {"role": "admin"})
+    remove = client.post(
+        reverse("admin:clozup_membership_delete", args=[owner.pk]), {"post": "yes"}
+    )
+
+    assert b"keep at least one owner" in demote.content
+    assert remove.status_code == 403
+    with org_context(org_a):
+        assert Membership.objects.get(pk=owner.pk).role == "owner"

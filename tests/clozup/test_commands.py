@@ -35,3 +35,39 @@ def test_createorg_refuses_a_taken_slug_naming_the_argument(db, org_a):
 def test_createorg_refuses_a_bad_email(db):
     with pytest.raises(CommandError, match="--owner-email"):
         call_command("createorg", name="X", slug="x", owner_email="not-an-email")
+
+
+def test_createorg_is_audited_with_the_operator(db):
+    import getpass
+
+    from audit.models import AuditEntry
+
+    call_command(
+        "createorg", name="Acme", slug="acme", owner_email="o" + chr(64) + "acme.test"
+    )
+
+    organization = Organization.objects.get(slug="acme")
+    with org_context(organization):
+        events = list(AuditEntry.objects.order_by("seq"))
+    assert [e.action for e in events] == ["org.created", "member.added"]
+    assert {e.actor_label for e in events} == {f"operator:{getpass.getuser()}"}
+
+
+def test_support_commands_name_an_unknown_organization(db):
+    with pytest.raises(CommandError, match="--org: no organization with slug 'nope'"):
+        call_command("verify_audit", org="nope")
+
+
+def test_support_command_runs_are_audited_with_operator_and_reason(db, org_a):
+    from audit.models import AuditEntry
+
+    call_command("verify_audit", org=org_a.slug, reason="TICKET-42 integrity check")
+
+    with org_context(org_a):
+        event = AuditEntry.objects.get(action="support.command_run")
+    assert event.actor_type == "operator"
+    assert event.metadata == {
+        "command": "verify_audit",
+        "reason": "TICKET-42 integrity check",
+        "options": [],
+    }

@@ -3,13 +3,12 @@
 import os
 import subprocess
 import sys
-from urllib.parse import quote
 
 import pytest
-from django.conf import settings
 from django.db import connection
 
 from clozup.tenancy import check_database_role
+from tests.conftest import database_url
 
 
 def test_the_app_role_is_not_superuser_cannot_bypass_rls_and_owns_nothing(db):
@@ -43,13 +42,6 @@ def test_the_owner_role_is_named_unsafe():
     assert any("owns tables" in p for p in check_database_role(using="owner"))
 
 
-def _url(database: dict) -> str:
-    host = quote(database["HOST"], safe="") if database["HOST"] else ""
-    port = f":{database['PORT']}" if database["PORT"] else ""
-    password = f":{quote(database['PASSWORD'])}" if database["PASSWORD"] else ""
-    return f"postgres://{database['USER']}{password}@{host}{port}/{database['NAME']}"
-
-
 @pytest.mark.django_db(databases=["default", "owner"])
 @pytest.mark.parametrize(
     "command",
@@ -60,7 +52,7 @@ def _url(database: dict) -> str:
     ids=["web", "worker"],
 )
 def test_web_and_worker_refuse_to_start_as_the_table_owner(command):
-    env = dict(os.environ, DATABASE_URL=_url(settings.DATABASES["owner"]))
+    env = dict(os.environ, DATABASE_URL=database_url("owner"))
 
     result = subprocess.run(
         command, env=env, capture_output=True, text=True, timeout=60, check=False

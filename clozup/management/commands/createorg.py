@@ -2,6 +2,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email, validate_slug
 
+from audit.services import operator_label
 from clozup import services
 from clozup.models import Organization
 
@@ -10,6 +11,7 @@ class Command(BaseCommand):
     help = (
         "Create an organization with its owner (the account is created when the "
         "email is new) and its default pipeline; prints the owner's sign-in details."
+        " Recorded in the new organization's audit log with the operator's name."
     )
 
     def add_arguments(self, parser):
@@ -34,7 +36,11 @@ class Command(BaseCommand):
 
         try:
             created = services.create_organization(
-                name=name, slug=slug, plan=plan, owner_email=owner_email
+                name=name,
+                slug=slug,
+                plan=plan,
+                owner_email=owner_email,
+                actor=operator_label(),
             )
         except services.OrganizationSlugTaken as error:
             raise CommandError(f"--{error}") from None

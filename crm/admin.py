@@ -1,0 +1,73 @@
+"""The sales records in the Admin Panel, for owners and admins.
+
+Reps work in the web UI; admins use these pages to find, correct, delete and
+restore any record of their organization.
+"""
+
+from django.contrib import admin
+
+from clozup.admin import OrganizationModelAdmin
+
+from .models import Company, Contact, Deal, Lead
+
+
+class DeletedFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return (("live", "Live"), ("deleted", "Deleted, awaiting purge"))
+
+    def queryset(self, request, queryset):
+        if self.value() == "live":
+            return queryset.live()
+        if self.value() == "deleted":
+            return queryset.deleted()
+        return queryset
+
+
+@admin.register(Lead)
+class LeadAdmin(OrganizationModelAdmin):
+    list_display = (
+        "__str__",
+        "email",
+        "company_name",
+        "status",
+        "source",
+        "deleted_at",
+    )
+    list_filter = (DeletedFilter, "status", "source")
+    search_fields = ("first_name", "last_name", "email", "company_name")
+    show_full_result_count = False
+    raw_id_fields = ("company", "contact")
+    exclude = ("organization", "owner", "details")
+
+
+@admin.register(Contact)
+class ContactAdmin(OrganizationModelAdmin):
+    list_display = ("__str__", "email", "company", "deleted_at")
+    list_filter = (DeletedFilter,)
+    search_fields = ("first_name", "last_name", "email")
+    show_full_result_count = False
+    raw_id_fields = ("company",)
+    exclude = ("organization", "owner")
+
+
+@admin.register(Company)
+class CompanyAdmin(OrganizationModelAdmin):
+    list_display = ("name", "website", "industry", "country", "deleted_at")
+    list_filter = (DeletedFilter, "country")
+    search_fields = ("name", "website")
+    show_full_result_count = False
+    raw_id_fields = ("parent",)
+    exclude = ("organization", "owner")
+
+
+@admin.register(Deal)
+class DealAdmin(OrganizationModelAdmin):
+    list_display = ("title", "amount", "currency", "stage", "expected_close_date")
+    list_filter = (DeletedFilter, "stage", "currency")
+    search_fields = ("title",)
+    show_full_result_count = False
+    raw_id_fields = ("company", "contact", "lead", "product")
+    exclude = ("organization", "owner")
