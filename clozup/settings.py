@@ -228,7 +228,7 @@ AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.int("LOGIN_COOLOFF_MINUTES", default=15) / 60
 AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_USERNAME_CALLABLE = "clozup.signin.lockout.username_from_credentials"
-AXES_CLIENT_IP_CALLABLE = "clozup.lib.client_ip.client_ip_for_axes"
+AXES_CLIENT_IP_CALLABLE = "clozup.lib.http.client_ip_for_axes"
 AXES_CLIENT_STR_CALLABLE = "clozup.signin.lockout.describe_client"
 AXES_LOCKOUT_TEMPLATE = "account/locked_out.html"
 AXES_RESET_ON_SUCCESS = True

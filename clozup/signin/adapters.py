@@ -21,7 +21,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.urls import reverse
 
-from clozup.lib.client_ip import get_client_ip
+from clozup.lib.http import client_ip
 from clozup.signin import selectors
 
 logger = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 
 class AccountAdapter(DefaultAccountAdapter):
     def get_client_ip(self, request) -> str:
-        ip = get_client_ip(request)
+        ip = client_ip(request)
         if not ip:
             raise PermissionDenied("Unable to determine the client address")
         return ip

@@ -66,7 +66,9 @@ class SecurityPolicyAdmin(
         return form
 
     def save_model(self, request, obj, form, change):
-        services.save_security_policy(obj, changed=list(form.changed_data))
+        services.save_security_settings(
+            obj, changed=form.changed_data, actor=request.user, request=request
+        )
 
 
 @admin.register(IdentityProvider)
@@ -103,6 +105,11 @@ class IdentityProviderAdmin(
         provider, _ = IdentityProvider.objects.get_or_create(organization=organization)
         return provider
 
+    def save_model(self, request, obj, form, change):
+        services.save_security_settings(
+            obj, changed=form.changed_data, actor=request.user, request=request
+        )
+
     def has_module_permission(self, request):
         return _is_enterprise_admin(self, request)
 
@@ -124,6 +131,13 @@ class SSODomainAdmin(ReauthenticatedAdminMixin, OrganizationModelAdmin):
     list_display = ("domain", "verified", "dns_record_name", "dns_record_value")
     readonly_fields = ("dns_record_name", "dns_record_value", "verified_at")
     actions = ["verify_domains"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.organization = request.organization
+        services.save_security_settings(
+            obj, changed=form.changed_data, actor=request.user, request=request
+        )
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -159,7 +173,9 @@ class SSODomainAdmin(ReauthenticatedAdminMixin, OrganizationModelAdmin):
         verified = 0
         with transaction.atomic():
             for domain in queryset:
-                verified += services.verify_sso_domain(domain)
+                verified += services.verify_sso_domain(
+                    domain, actor=request.user, request=request
+                )
         level = messages.SUCCESS if verified == queryset.count() else messages.WARNING
         self.message_user(
             request,

@@ -14,7 +14,7 @@ from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import Resolver404, resolve, reverse
 
-from clozup.lib.client_ip import get_client_ip
+from clozup.lib.http import client_ip
 from clozup.signin import selectors, services
 from clozup.signin.services import EndReason
 
@@ -85,7 +85,7 @@ def enforce(request) -> HttpResponse | None:
         if reason is not None:
             services.end_current_session(request, reason=reason)
             return _signed_out(request, reason)
-        services.touch_session(request, ip=get_client_ip(request), now=now)
+        services.touch_session(request, ip=client_ip(request) or "", now=now)
         has_mfa = None
 
     if _must_set_up_mfa(request, has_mfa) and not _is_mfa_setup_url(request):

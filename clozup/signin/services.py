@@ -17,8 +17,12 @@ from django.contrib.auth import logout
 from django.db import transaction
 from django.utils import timezone
 
+from audit import services as audit
+from audit.actions import Action
+from clozup import services as accounts
 from clozup.models import Membership, Organization, User
-from clozup.signin.models import SecurityPolicy, SSODomain
+from clozup.signin.models import SSODomain
+from clozup.tenancy import org_context, user_context
 
 logger = logging.getLogger(__name__)
 
@@ -61,20 +65,41 @@ def touch_session(request, *, ip: str, now: float) -> None:
 
 
 def end_current_session(request, *, reason: str) -> None:
-    """Sign the request's user out of this session, for a policy reason."""
-    user_id = request.user.pk
+    """Sign the request's user out of this session, for a policy reason.
+
+    Recorded in the organization whose rule ended it (the request's).
+    """
+    user = request.user
     key = request.session.session_key
+    organization = request.organization
+    if organization is not None:
+        audit.record_event(
+            Action.SESSION_ENDED,
+            organization=organization,
+            actor=None,
+            target=("clozup.user", user.pk),
+            metadata={"reason": reason},
+            request=request,
+        )
+    request.signin_policy_logout = True
     logout(request)
     if key:
         UserSession.objects.filter(session_key=key).delete()
-    logger.info("session ended", extra={"user_id": user_id, "end_reason": reason})
+    logger.info("session ended", extra={"user_id": user.pk, "end_reason": reason})
 
 
-def end_user_session(user: User, session: UserSession) -> None:
+def end_user_session(user: User, session: UserSession, *, request=None) -> None:
     """End one of the user's own sessions (from their list of sessions)."""
     if session.user_id != user.pk:
         raise PermissionError("session: not one of this user's sessions")
     session.end()
+    record_for_person(
+        user,
+        Action.SESSION_ENDED,
+        actor=user,
+        metadata={"reason": EndReason.BY_USER, "session_id": session.pk},
+        request=request,
+    )
     logger.info(
         "session ended", extra={"user_id": user.pk, "end_reason": EndReason.BY_USER}
     )
@@ -118,32 +143,46 @@ def is_locked_out(email: str) -> bool:
 
 
 @transaction.atomic
-def save_security_policy(policy: SecurityPolicy, *, changed: list[str]) -> None:
-    """Save an organization's sign-in rules. Call in its context."""
-    policy.save()
-    logger.info("security settings saved", extra={"fields": changed})
+def save_security_settings(
+    settings_row, *, changed: list[str], actor, request=None
+) -> None:
+    """Save a SecurityPolicy, IdentityProvider or SSODomain. Call in its context.
+
+    The audit event names the fields changed, never their values (a client
+    secret or certificate must not reach the log).
+    """
+    settings_row.save()
+    audit.record_event(
+        Action.SECURITY_SETTINGS_CHANGED,
+        organization=settings_row.organization_id,
+        actor=actor,
+        target=settings_row,
+        metadata={"fields": sorted(changed)},
+        request=request,
+    )
+    logger.info("security settings saved", extra={"fields": sorted(changed)})
 
 
 def join_through_sso(
-    user: User, organization: Organization, *, role: str
+    user: User, organization: Organization, *, role: str, request=None
 ) -> Membership | None:
     """Make a person who signed in with the organization's SSO a member.
 
     Just-in-time provisioning: a first sign-in adds the membership with the
-    provider's default role; later sign-ins change nothing. Call inside the
-    organization's context.
+    provider's default role (audited as added by the system); later sign-ins
+    change nothing. Call inside the organization's context.
     """
     existing = Membership.objects.filter(organization=organization, user=user).first()
     if existing is not None:
         return None
-    membership = Membership.objects.create(
-        organization=organization, user=user, role=role
+    membership = accounts.add_member(
+        organization, user, role=role, actor=None, request=request
     )
     logger.info("member joined through SSO", extra={"membership_id": membership.pk})
     return membership
 
 
-def verify_sso_domain(domain: SSODomain) -> bool:
+def verify_sso_domain(domain: SSODomain, *, actor, request=None) -> bool:
     """Mark the domain verified when its DNS TXT record carries the token."""
     from clozup.lib import dns
 
@@ -155,6 +194,14 @@ def verify_sso_domain(domain: SSODomain) -> bool:
         return False
     domain.verified_at = timezone.now()
     domain.save(update_fields=["verified_at"])
+    audit.record_event(
+        Action.SECURITY_SETTINGS_CHANGED,
+        organization=domain.organization_id,
+        actor=actor,
+        target=domain,
+        metadata={"fields": ["verified_at"]},
+        request=request,
+    )
     logger.info("SSO domain verified", extra={"domain_id": domain.pk})
     return True
 
@@ -170,6 +217,14 @@ def force_sign_out(
     context; returns how many listed sessions were ended.
     """
     count = revoke_sessions(membership.user)
+    audit.record_event(
+        Action.FORCED_SIGN_OUT,
+        organization=membership.organization_id,
+        actor=actor,
+        target=membership,
+        metadata={"user_id": membership.user_id, "sessions": count},
+        request=request,
+    )
     logger.info(
         "member signed out everywhere",
         extra={"membership_id": membership.pk, "sessions": count},
@@ -188,6 +243,125 @@ def lift_lockout(
     email = membership.user.email
     if not is_locked_out(email):
         return False
-    unlock_sign_in(email)
+    cleared = unlock_sign_in(email)
+    audit.record_event(
+        Action.LOCKOUT_LIFTED,
+        organization=membership.organization_id,
+        actor=actor,
+        target=membership,
+        metadata={"user_id": membership.user_id, "attempts_cleared": cleared},
+        request=request,
+    )
     logger.info("member's lockout lifted", extra={"membership_id": membership.pk})
     return True
+
+
+# Sign-in events ---------------------------------------------------------------
+#
+# A person's sign-ins, failures, lockouts, MFA and password changes are
+# recorded in every organization they belong to: each one's admins oversee
+# their own members' access. Metadata holds methods, ids and counts only.
+
+
+def _organizations_of(user: User) -> list[Organization]:
+    with user_context(user.pk):
+        return [
+            membership.organization
+            for membership in Membership.objects.filter(user_id=user.pk)
+            .select_related("organization")
+            .order_by("organization_id")
+        ]
+
+
+def record_for_person(
+    user: User,
+    action: str,
+    *,
+    actor=None,
+    metadata: dict | None = None,
+    request=None,
+) -> int:
+    """Record the event about this person in each of their organizations."""
+    organizations = _organizations_of(user)
+    for organization in organizations:
+        with org_context(organization):
+            audit.record_event(
+                action,
+                organization=organization,
+                actor=actor,
+                target=("clozup.user", user.pk),
+                metadata=metadata or {},
+                request=request,
+            )
+    return len(organizations)
+
+
+def record_sign_in(request, user: User, *, methods: list[str], provider: str = ""):
+    metadata = {"methods": methods}
+    if provider:
+        metadata["provider"] = provider
+    record_for_person(
+        user, Action.SIGN_IN, actor=user, metadata=metadata, request=request
+    )
+
+
+def record_sign_in_failure(request, email: str, *, step: str) -> None:
+    """Audited for an account that exists; only logged for an unknown email."""
+    user = User.objects.filter(email__iexact=email or "").first()
+    if user is None:
+        logger.info("sign-in failed for an unknown email", extra={"step": step})
+        return
+    record_for_person(
+        user,
+        Action.SIGN_IN_FAILED,
+        actor=None,
+        metadata={"step": step},
+        request=request,
+    )
+
+
+def record_lockout(request, email: str) -> None:
+    user = User.objects.filter(email__iexact=email or "").first()
+    logger.warning("sign-in locked out", extra={"known_account": user is not None})
+    if user is not None:
+        record_for_person(
+            user,
+            Action.LOCKOUT,
+            metadata={"failure_limit": settings.AXES_FAILURE_LIMIT},
+            request=request,
+        )
+
+
+def record_mfa_change(request, user: User, authenticator, *, added: bool) -> None:
+    action = Action.MFA_ADDED if added else Action.MFA_REMOVED
+    record_for_person(
+        user,
+        action,
+        actor=user,
+        metadata={"type": authenticator.type, "authenticator_id": authenticator.pk},
+        request=request,
+    )
+
+
+def record_password_change(request, user: User, *, how: str) -> None:
+    record_for_person(
+        user,
+        Action.PASSWORD_CHANGED,
+        actor=user,
+        metadata={"how": how},
+        request=request,
+    )
+
+
+def record_reauthentication(request, user: User, *, method: str) -> None:
+    record_for_person(
+        user,
+        Action.REAUTHENTICATED,
+        actor=user,
+        metadata={"method": method},
+        request=request,
+    )
+
+
+def record_sign_out(request, user: User) -> None:
+    record_for_person(user, Action.SIGN_OUT, actor=user, request=request)

@@ -55,7 +55,7 @@ def end_session(request, pk: int):
     if session is None:
         raise Http404("session: not one of your sessions")
     is_current = session.session_key == request.session.session_key
-    services.end_user_session(request.user, session)
+    services.end_user_session(request.user, session, request=request)
     if is_current:
         logout(request)
         return redirect("account_login")
@@ -71,7 +71,7 @@ def end_other_sessions(request):
         session_key=current_key
     )
     for session in others:
-        services.end_user_session(request.user, session)
+        services.end_user_session(request.user, session, request=request)
     messages.success(request, "Every other session was ended.")
     return redirect("signin:session-list")
 
