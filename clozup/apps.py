@@ -14,6 +14,8 @@ class ClozupConfig(AppConfig):
     verbose_name = "Accounts and organizations"
 
     def ready(self):
+        from clozup import checks  # noqa: F401  (registers the system checks)
+
         # Grants follow the schema: after every migrate, whatever it created.
         post_migrate.connect(_grant_app_role, sender=self)
 

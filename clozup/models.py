@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from clozup.lib.encrypted_fields import EncryptedTextField, PreallocatedBigAutoField
+
 
 class UserManager(BaseUserManager):
     use_in_migrations = True
@@ -166,3 +168,90 @@ class Membership(OrganizationModel):
     @property
     def is_admin(self) -> bool:
         return self.role in (self.Role.OWNER, self.Role.ADMIN)
+
+
+class OrganizationKey(OrganizationModel):
+    """The organization's data key, itself sealed by the key ring.
+
+    Files are encrypted with a key of their own, wrapped by this one. When the
+    organization is purged the key is destroyed (emptied, with the time kept),
+    so every copy of its files left anywhere can no longer be decrypted.
+    """
+
+    id = PreallocatedBigAutoField(primary_key=True)
+    key = EncryptedTextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    destroyed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = organization_constraints(
+            models.UniqueConstraint(
+                fields=["organization"], name="organizationkey_one_per_org"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(key="", destroyed_at__isnull=False)
+                | (~models.Q(key="") & models.Q(destroyed_at__isnull=True)),
+                name="organizationkey_destroyed_means_empty",
+            ),
+        )
+
+    def __str__(self) -> str:
+        state = "destroyed" if self.destroyed_at else "active"
+        return f"Data key of organization {self.organization_id} ({state})"
+
+
+class IntegrationCredential(OrganizationModel):
+    """An API key or OAuth token the organization gave Clozup for an integration.
+
+    The secret parts are encrypted in the application (see
+    `clozup.lib.encrypted_fields`); the Admin Panel shows them masked only.
+    """
+
+    class Kind(models.TextChoices):
+        API_KEY = "api_key", "API key"
+        OAUTH = "oauth", "OAuth token"
+
+    id = PreallocatedBigAutoField(primary_key=True)
+    provider = models.SlugField(
+        max_length=60,
+        db_index=False,
+        help_text="The service it opens, e.g. hubspot or openai.",
+    )
+    label = models.CharField(
+        max_length=120, blank=True, help_text="Tells two credentials apart."
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.API_KEY)
+    secret = EncryptedTextField(help_text="The API key, or the OAuth access token.")
+    refresh_token = EncryptedTextField(blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = organization_constraints(
+            models.UniqueConstraint(
+                fields=["organization", "provider", "label"],
+                name="integrationcredential_unique_label",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind="oauth") | models.Q(refresh_token=""),
+                name="integrationcredential_refresh_only_oauth",
+            ),
+        )
+        indexes = [
+            models.Index(
+                fields=["organization", "created_by"],
+                name="integrationcredential_by_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.label}".strip()

@@ -305,6 +305,11 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / ".data")))
 
+# The key ring for application-level encryption: `ID:KEY` entries, newest
+# first (`python manage.py generate_encryption_key ID` makes one). The newest
+# encrypts, all decrypt. Never in the repository; see docs/operations.md.
+ENCRYPTION_KEYS = env.list("ENCRYPTION_KEYS", default=[])
+
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str(

@@ -19,12 +19,15 @@ from clozup.services import create_organization, get_or_create_user
 from clozup.tenancy import org_context
 
 PASSWORD = "correct-horse-battery-staple"
+# A fixed key for runs without ENCRYPTION_KEYS (make test generates one).
+TEST_ENCRYPTION_KEY = "test1:" + "A" * 43
 _sequence = itertools.count(1)
 
 
 def pytest_configure(config):
     # make test sets SECRET_KEY; a bare `pytest` run by a developer may not.
     settings.SECRET_KEY = settings.SECRET_KEY or "tests-only-secret-key-" + "x" * 40
+    settings.ENCRYPTION_KEYS = settings.ENCRYPTION_KEYS or [TEST_ENCRYPTION_KEY]
 
 
 @pytest.fixture(scope="session")

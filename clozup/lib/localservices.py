@@ -11,9 +11,11 @@ starts an embedded one under DATA_DIR (default `.data/`) and exports its URL:
 
 Services it starts keep running after the command ends, so the next run starts
 fast; `python -m clozup.lib.localservices stop` stops them. When DATABASE_URL or
-REDIS_URL is set, nothing is started and the given servers are used.
+REDIS_URL is set, nothing is started and the given servers are used. A
+missing SECRET_KEY or ENCRYPTION_KEYS is generated once into DATA_DIR.
 """
 
+import base64
 import contextlib
 import os
 import secrets
@@ -103,6 +105,17 @@ def _secret_key() -> str:
     return path.read_text().strip()
 
 
+def _encryption_keys() -> str:
+    # A development key ring, made once like the secret key. Production sets
+    # ENCRYPTION_KEYS itself (docs/operations.md).
+    path = _data_dir() / "encryption_keys"
+    if not path.exists():
+        key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+        path.write_text(f"dev1:{key}")
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def prepare_environment(env: dict[str, str]) -> dict[str, str]:
     env = dict(env)
     if not env.get("DATABASE_URL"):
@@ -111,6 +124,8 @@ def prepare_environment(env: dict[str, str]) -> dict[str, str]:
         _start_redis(env)
     if not env.get("SECRET_KEY"):
         env["SECRET_KEY"] = _secret_key()
+    if not env.get("ENCRYPTION_KEYS"):
+        env["ENCRYPTION_KEYS"] = _encryption_keys()
     return env
 
 

@@ -5,6 +5,8 @@ import sys
 
 from django.conf import settings
 
+from clozup.lib import keyring
+
 
 def test_production_settings_pass_the_deployment_checks():
     env = dict(
@@ -12,6 +14,7 @@ def test_production_settings_pass_the_deployment_checks():
         DEBUG="false",
         SECRET_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS="clozup.example.com",
+        ENCRYPTION_KEYS=keyring.generate_key_entry("deploy"),
     )
     for name in ("SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "SECURE_HSTS_SECONDS"):
         env.pop(name, None)
