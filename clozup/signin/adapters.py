@@ -5,8 +5,9 @@ adds the magic link to sign-in code emails and refuses any sign-in that
 bypasses an organization's single sign-on. The social account adapter turns
 each Enterprise organization's identity provider into an allauth app, and
 checks that a provider speaks only for the email domains its organization
-verified. The MFA adapter keeps members of an organization that requires MFA
-from removing their last authenticator.
+verified. The MFA adapter seals TOTP secrets with the key ring and keeps
+members of an organization that requires MFA from removing their last
+authenticator.
 """
 
 import logging
@@ -21,6 +22,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.urls import reverse
 
+from clozup.lib import keyring
 from clozup.lib.http import client_ip
 from clozup.signin import selectors
 
@@ -122,7 +124,18 @@ def _refusal(request, reason: str, sso=None):
     return render(request, "signin/sso_refused.html", context, status=403)
 
 
+# TOTP secrets and recovery-code seeds are credentials: allauth keeps them in
+# its global authenticator table, sealed here with Clozup's key ring.
+MFA_SECRET_CONTEXT = b"allauth.mfa.authenticator"
+
+
 class MFAAdapter(DefaultMFAAdapter):
+    def encrypt(self, text: str) -> str:
+        return keyring.seal(text.encode(), context=MFA_SECRET_CONTEXT)
+
+    def decrypt(self, encrypted_text: str) -> str:
+        return keyring.unseal(encrypted_text, context=MFA_SECRET_CONTEXT).decode()
+
     def can_delete_authenticator(self, authenticator) -> bool:
         """A member whose organization requires MFA keeps one second factor."""
         user = authenticator.user

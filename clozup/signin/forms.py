@@ -151,23 +151,27 @@ class IdentityProviderForm(forms.ModelForm):
             (Membership.Role.REP, Membership.Role.REP.label),
             (Membership.Role.ADMIN, Membership.Role.ADMIN.label),
         ]
-        secret = self.fields["oidc_client_secret"]
-        secret.required = False
         if self.instance.pk and self.instance.oidc_client_secret:
-            secret.help_text = "Stored. Leave empty to keep it."
-
-    def clean_oidc_client_secret(self):
-        value = self.cleaned_data.get("oidc_client_secret", "")
-        return value or self.instance.oidc_client_secret or ""
+            self.fields[
+                "oidc_client_secret"
+            ].help_text = "Stored encrypted. Leave empty to keep it."
 
     def clean(self):
         data = super().clean()
         if data.get("protocol") == IdentityProvider.Protocol.SAML:
             self._clean_saml(data)
         elif data.get("protocol") == IdentityProvider.Protocol.OIDC:
-            for name in ("oidc_server_url", "oidc_client_id", "oidc_client_secret"):
+            for name in ("oidc_server_url", "oidc_client_id"):
                 if not data.get(name):
                     self.add_error(name, f"{name}: required for OpenID Connect.")
+            if (
+                not data.get("oidc_client_secret")
+                and not self.instance.oidc_client_secret
+            ):
+                self.add_error(
+                    "oidc_client_secret",
+                    "oidc_client_secret: required for OpenID Connect.",
+                )
         return data
 
     def _clean_saml(self, data) -> None:

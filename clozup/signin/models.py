@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from clozup.lib.encrypted_fields import EncryptedTextField, PreallocatedBigAutoField
 from clozup.models import Membership, OrganizationModel
 from clozup.models import organization_constraints as _org_constraints
 
@@ -78,6 +79,8 @@ class IdentityProvider(OrganizationModel):
         SAML = "saml", "SAML 2.0"
         OIDC = "oidc", "OpenID Connect"
 
+    # The client secret is sealed with the row id, known before the INSERT.
+    id = PreallocatedBigAutoField(primary_key=True)
     protocol = models.CharField(
         max_length=10, choices=Protocol.choices, default=Protocol.SAML
     )
@@ -116,7 +119,7 @@ class IdentityProvider(OrganizationModel):
     oidc_client_id = models.CharField(
         "OpenID Connect client id", max_length=255, blank=True
     )
-    oidc_client_secret = models.TextField("OpenID Connect client secret", blank=True)
+    oidc_client_secret = EncryptedTextField("OpenID Connect client secret", blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -88,7 +88,7 @@ class SingleSignOn:
                 provider_id=self.provider_id,
                 name=self.organization.name,
                 client_id=provider.oidc_client_id,
-                secret=provider.oidc_client_secret,
+                secret=_reveal(provider.oidc_client_secret),
                 settings={**common, "server_url": provider.oidc_server_url},
             )
 
@@ -119,6 +119,10 @@ class SingleSignOn:
                 },
             },
         )
+
+
+def _reveal(secret) -> str:
+    return secret.reveal() if secret else ""
 
 
 def get_sso_for_organization(organization: Organization) -> SingleSignOn | None:

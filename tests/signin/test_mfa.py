@@ -59,6 +59,8 @@ def test_a_member_turns_on_totp_and_then_needs_a_code_to_sign_in(rep_a, clock):
     sign_in(browser, rep_a)
     secret = turn_on_totp(browser)
     clock.shift(timedelta(seconds=60))
+    stored = Authenticator.objects.get(user=rep_a, type="totp").data["secret"]
+    assert secret not in stored
 
     other = Client()
     step = sign_in(other, rep_a)

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("clozup", "0002_membership_rls"),
+        ("clozup", "0004_add_integration_credential"),
     ]
 
     operations = [
