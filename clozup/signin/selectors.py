@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from allauth.mfa.models import Authenticator
 from allauth.socialaccount.models import SocialApp
+from allauth.usersessions.models import UserSession
 from django.db.models import QuerySet
 from django.urls import reverse
 
@@ -191,3 +192,20 @@ def find_sso_for_provider(provider: str | None, client_id: str | None):
     if client_id and provider != "saml" and client_id != sso.build_app().client_id:
         return None
     return sso
+
+
+def find_member_by_email(email: str) -> Membership | None:
+    """The current organization's member with this email, if any.
+
+    Call inside the organization's context: RLS hides every other one.
+    """
+    return (
+        Membership.objects.select_related("user")
+        .filter(user__email__iexact=email.strip())
+        .first()
+    )
+
+
+def count_sessions(user: User) -> int:
+    """How many sessions of the person are listed (signed in browsers)."""
+    return UserSession.objects.filter(user_id=user.pk).count()
