@@ -50,8 +50,12 @@ class TenancyMiddleware:
 
         with tenancy.user_context(request.user.pk):
             request.memberships = list(selectors.list_memberships(request.user))
+            # An identity provider's token may name the organization (Clerk's
+            # active organization); otherwise the session's choice holds.
+            preferred = getattr(request, "preferred_organization_id", None)
             membership = selectors.get_current_membership(
-                request.memberships, request.session.get(SESSION_ORGANIZATION_KEY)
+                request.memberships,
+                preferred or request.session.get(SESSION_ORGANIZATION_KEY),
             )
             if membership is not None:
                 tenancy.enter_organization(membership.organization_id)

@@ -24,7 +24,7 @@ from django.urls import reverse
 
 from clozup.lib import keyring
 from clozup.lib.http import client_ip
-from clozup.signin import selectors
+from clozup.signin import clerk, selectors
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ class AccountAdapter(DefaultAccountAdapter):
         return ip
 
     def is_open_for_signup(self, request) -> bool:
-        return not settings.CLERK_MODE
+        return not clerk.is_enabled()
 
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         # The sign-in code email also carries the code as a link; it signs in
@@ -90,7 +90,7 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         return apps
 
     def is_open_for_signup(self, request, sociallogin) -> bool:
-        return not settings.CLERK_MODE
+        return not clerk.is_enabled()
 
     def pre_social_login(self, request, sociallogin) -> None:
         """Refuse an identity provider speaking for a domain it does not own.

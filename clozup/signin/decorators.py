@@ -12,15 +12,16 @@ import functools
 import time
 
 from allauth.account.internal.flows.login import get_authentication_records
-from allauth.core.exceptions import ReauthenticationRequired
+from allauth.core.exceptions import ImmediateHttpResponse, ReauthenticationRequired
 from django.conf import settings
+from django.shortcuts import redirect
 
-from clozup.signin import services
+from clozup.signin import clerk, services
 
 
 def last_authenticated_at(request) -> float | None:
     """When the request's user last signed in or re-authenticated, if known."""
-    if settings.CLERK_MODE:
+    if clerk.is_enabled():
         from clozup.signin.clerk import policy as clerk_policy
 
         return clerk_policy.first_factor_at(request)
@@ -45,8 +46,13 @@ def require_recent_authentication(request) -> None:
     allauth's middleware turns the exception into its re-authentication page
     (local sign-in); the Clerk middleware sends the person to Clerk.
     """
-    if not is_recently_authenticated(request):
-        raise ReauthenticationRequired()
+    if is_recently_authenticated(request):
+        return
+    if clerk.is_enabled():
+        from clozup.signin.clerk import policy as clerk_policy
+
+        raise ImmediateHttpResponse(redirect(clerk_policy.sign_in_url(request)))
+    raise ReauthenticationRequired()
 
 
 def reauthentication_required(view=None, *, allow_get: bool = True):

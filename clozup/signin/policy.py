@@ -15,7 +15,8 @@ from django.shortcuts import redirect
 from django.urls import Resolver404, resolve, reverse
 
 from clozup.lib.http import client_ip
-from clozup.signin import selectors, services
+from clozup.signin import clerk, selectors, services
+from clozup.signin.clerk import policy as clerk_policy
 from clozup.signin.services import EndReason
 
 # Where a member who must set up MFA may still go.
@@ -71,9 +72,7 @@ def enforce(request) -> HttpResponse | None:
     request.security_policy = None
     idle, lifetime = limits(request)
 
-    if settings.CLERK_MODE:
-        from clozup.signin.clerk import policy as clerk_policy
-
+    if clerk.is_enabled():
         reason = clerk_policy.expired_reason(
             request, now=now, idle=idle, lifetime=lifetime
         )
@@ -88,7 +87,11 @@ def enforce(request) -> HttpResponse | None:
         services.touch_session(request, ip=client_ip(request) or "", now=now)
         has_mfa = None
 
-    if _must_set_up_mfa(request, has_mfa) and not _is_mfa_setup_url(request):
+    if not _must_set_up_mfa(request, has_mfa):
+        return None
+    if clerk.is_enabled():
+        return clerk_policy.refuse(request, clerk_policy.MFA_REQUIRED)
+    if not _is_mfa_setup_url(request):
         return _to_mfa_setup(request)
     return None
 
