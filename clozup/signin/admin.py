@@ -5,6 +5,7 @@ first: see `clozup.signin.decorators`.
 """
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.http import HttpResponseRedirect
 from django.urls import reverse
@@ -37,6 +38,8 @@ class SingletonAdminMixin:
     def changelist_view(self, request, extra_context=None):
         if request.method == "POST":
             return super().changelist_view(request, extra_context)
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         obj = self.get_or_create_for(request.organization)
         info = (self.model._meta.app_label, self.model._meta.model_name)
         return HttpResponseRedirect(
