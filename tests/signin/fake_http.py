@@ -7,10 +7,11 @@ from urllib.parse import parse_qs, urlparse
 
 
 class FakeService:
-    """Answers GET and POST on the paths in `routes` with JSON.
+    """Answers GET and POST on the paths in `routes` with JSON (or XML).
 
     A route is a callable taking (method, query or form dict) and returning a
-    JSON-serialisable value; `requests` keeps what was asked, in order.
+    JSON-serialisable value, or a string served as XML; `requests` keeps what
+    was asked, in order.
     """
 
     def __init__(self):
@@ -26,9 +27,14 @@ class FakeService:
                 if route is None:
                     self.send_error(404)
                     return
-                body = json.dumps(route(method, params)).encode()
+                answer = route(method, params)
+                kind = "application/json"
+                if isinstance(answer, str):
+                    body, kind = answer.encode(), "application/xml"
+                else:
+                    body = json.dumps(answer).encode()
                 self.send_response(200)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

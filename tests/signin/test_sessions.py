@@ -172,3 +172,21 @@ def test_ending_all_other_sessions_keeps_this_one(rep_a):
 
     assert is_signed_in(laptop)
     assert not is_signed_in(phone) and not is_signed_in(tablet)
+
+
+def test_switching_to_a_stricter_organization_applies_its_lifetime_at_once(
+    rep_a, org_a, org_b, clock
+):
+    with org_context(org_b):
+        Membership.objects.create(organization=org_b, user=rep_a, role="rep")
+    set_policy(org_b, session_lifetime_hours=2)
+    browser = Client()
+    sign_in(browser, rep_a)
+    browser.post(reverse("switch-organization"), {"organization": org_a.pk})
+    for _ in range(5):
+        clock.shift(timedelta(minutes=40))
+        assert is_signed_in(browser)
+
+    browser.post(reverse("switch-organization"), {"organization": org_b.pk})
+
+    assert not is_signed_in(browser)

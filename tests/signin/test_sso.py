@@ -18,6 +18,7 @@ from clozup.models import Membership, Organization, User
 from clozup.signin.models import IdentityProvider, SSODomain
 from clozup.tenancy import org_context
 from tests.conftest import PASSWORD
+from tests.signin.fake_http import FakeService
 from tests.signin.saml_idp import FakeIdentityProvider, read_authn_request
 
 HOST = "clozup.example.com"
@@ -272,3 +273,18 @@ def test_an_admin_registers_the_provider_from_its_metadata_xml(
     assert provider.saml_sso_url == idp.sso_url
     assert provider.saml_certificate == idp.certificate_body
     assert provider.is_active
+
+
+def test_a_provider_given_by_its_metadata_url_signs_people_in(enterprise, idp):
+    with FakeService() as published:
+        published.routes = {"/metadata": lambda method, query: idp.metadata_xml()}
+        with org_context(enterprise):
+            IdentityProvider.objects.filter(organization=enterprise).update(
+                saml_sso_url="",
+                saml_certificate="",
+                saml_metadata_url=f"{published.url}/metadata",
+            )
+
+        response = sign_in_with_sso(browser(), enterprise, idp, at("mia"))
+
+    assert response.context["user"].email == at("mia")
