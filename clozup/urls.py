@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from clozup import views
+from clozup.signin.clerk import views as clerk_views
 
 urlpatterns = [
     path("", include("crm.urls")),
@@ -10,6 +11,8 @@ urlpatterns = [
     ),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    path("clerk/webhooks/", clerk_views.webhook, name="clerk-webhook"),
+    path("accounts/", include("clozup.signin.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]
