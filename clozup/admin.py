@@ -17,6 +17,8 @@ from clozup.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from clozup.signin import services as signin_services
+from clozup.signin.decorators import require_recent_authentication
 
 TIMESTAMP_FIELDS = {"created_at", "updated_at", "deleted_at", "converted_at"}
 
@@ -145,6 +147,29 @@ class OrganizationModelAdmin(admin.ModelAdmin):
         return None
 
 
+class ReauthenticatedAdminMixin:
+    """Changes (saving, deleting, running an action) need a recent sign-in.
+
+    Reading stays free; a POST older than the re-authentication timeout is
+    suspended, the person re-authenticates, and the POST is replayed.
+    """
+
+    def changeform_view(self, request, *args, **kwargs):
+        if request.method == "POST":
+            require_recent_authentication(request)
+        return super().changeform_view(request, *args, **kwargs)
+
+    def delete_view(self, request, *args, **kwargs):
+        if request.method == "POST":
+            require_recent_authentication(request)
+        return super().delete_view(request, *args, **kwargs)
+
+    def changelist_view(self, request, *args, **kwargs):
+        if request.method == "POST":
+            require_recent_authentication(request)
+        return super().changelist_view(request, *args, **kwargs)
+
+
 class MembershipAddForm(forms.ModelForm):
     email = forms.EmailField(
         help_text="The person's email address; an account is created if needed."
@@ -184,11 +209,38 @@ class MembershipChangeForm(forms.ModelForm):
 
 
 @admin.register(Membership)
-class MembershipAdmin(OrganizationModelAdmin):
+class MembershipAdmin(ReauthenticatedAdminMixin, OrganizationModelAdmin):
     list_display = ("member_email", "member_name", "role", "created_at")
     list_filter = ("role",)
     search_fields = ("user__email", "user__full_name")
     ordering = ("user__email",)
+    actions = ["sign_out_everywhere", "lift_sign_in_lockout"]
+
+    @admin.action(description="Sign out of every session (on their next request)")
+    def sign_out_everywhere(self, request, queryset):
+        members = list(queryset.select_related("user"))
+        for membership in members:
+            signin_services.force_sign_out(
+                membership, actor=request.user, request=request
+            )
+        self.message_user(
+            request, f"{len(members)} members signed out everywhere.", messages.SUCCESS
+        )
+
+    @admin.action(description="Lift a sign-in lockout")
+    def lift_sign_in_lockout(self, request, queryset):
+        members = list(queryset.select_related("user"))
+        lifted = sum(
+            signin_services.lift_lockout(
+                membership, actor=request.user, request=request
+            )
+            for membership in members
+        )
+        self.message_user(
+            request,
+            f"{lifted} of {len(members)} were locked out; they may sign in again.",
+            messages.SUCCESS,
+        )
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("user")

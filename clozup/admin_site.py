@@ -7,10 +7,12 @@ else. Clozup's own staff get no access to organization data here: being
 not even support staff can reach an organization's data this way).
 """
 
+from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import urlencode
 
 
 class ClozupAdminSite(admin.AdminSite):
@@ -29,7 +31,14 @@ class ClozupAdminSite(admin.AdminSite):
         if request.user.is_authenticated:
             return render(request, "admin/not_an_admin.html", status=403)
         next_url = request.GET.get("next") or reverse("admin:index")
-        return redirect(f"{reverse('account_login')}?{urlencode({'next': next_url})}")
+        return redirect_to_login(next_url, settings.LOGIN_URL)
+
+    def password_change(self, request, extra_context=None):
+        # Passwords change through allauth (re-authentication, notification
+        # email), not Django's admin form; under Clerk there is no password.
+        if settings.AUTH_PROVIDER == "clerk":
+            raise Http404("Clerk manages passwords")
+        return redirect("account_change_password")
 
     def each_context(self, request):
         context = super().each_context(request)

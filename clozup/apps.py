@@ -27,12 +27,25 @@ class ClozupAdminConfig(AdminConfig):
 
     def ready(self):
         super().ready()
-        # Global tables (groups, every user's email addresses) would show one
-        # organization's admins the people of all the others.
+        # Global tables (groups, every user's email addresses, authenticators,
+        # sessions and social accounts) would show one organization's admins
+        # the people of all the others.
         from allauth.account.models import EmailAddress
+        from allauth.mfa.models import Authenticator
+        from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
+        from allauth.usersessions.models import UserSession
         from django.contrib import admin
         from django.contrib.auth.models import Group
 
-        for model in (Group, EmailAddress):
+        global_models = (
+            Group,
+            EmailAddress,
+            Authenticator,
+            SocialAccount,
+            SocialApp,
+            SocialToken,
+            UserSession,
+        )
+        for model in global_models:
             if admin.site.is_registered(model):
                 admin.site.unregister(model)

@@ -50,8 +50,12 @@ class TenancyMiddleware:
 
         with tenancy.user_context(request.user.pk):
             request.memberships = list(selectors.list_memberships(request.user))
+            # An identity provider's token may name the organization (Clerk's
+            # active organization); otherwise the session's choice holds.
+            preferred = getattr(request, "preferred_organization_id", None)
             membership = selectors.get_current_membership(
-                request.memberships, request.session.get(SESSION_ORGANIZATION_KEY)
+                request.memberships,
+                preferred or request.session.get(SESSION_ORGANIZATION_KEY),
             )
             if membership is not None:
                 tenancy.enter_organization(membership.organization_id)
@@ -74,3 +78,48 @@ class TenancyMiddleware:
 def _stream_in_context(organization_id, chunks):
     with tenancy.org_context(organization_id):
         yield from chunks
+
+
+class SignInPolicyMiddleware:
+    """Apply the organization's sign-in rules to every signed-in request.
+
+    Runs inside the tenancy transaction, for the organization the request is
+    served in: a session that began before a forced sign-out, outlived the
+    organization's absolute lifetime or sat idle past its idle timeout is
+    ended; a member of an organization that requires MFA and has no second
+    factor reaches nothing but the pages that set one up.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not request.user.is_authenticated:
+            return self.get_response(request)
+
+        from clozup.signin import policy
+
+        response = policy.enforce(request)
+        if response is not None:
+            return response
+        return self.get_response(request)
+
+
+class SignInFormActionMiddleware:
+    """Let sign-in forms hand over to an identity provider, and nothing else.
+
+    The Content-Security-Policy's form-action also governs where a form's
+    redirect may lead. Social, OpenID Connect and SAML sign-in end in a
+    redirect to the provider, whose origin may be configured per organization,
+    so pages under /accounts/ allow any https target; every other page keeps
+    form-action 'self'.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.path.startswith("/accounts/"):
+            response._csp_update = {"form-action": ["https:"]}
+        return response

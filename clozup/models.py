@@ -39,6 +39,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Every session (or Clerk sign-in) that began before this moment has ended.
+    sessions_revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The Clerk user this account mirrors when AUTH_PROVIDER is clerk.
+    clerk_id = models.CharField(
+        max_length=64, null=True, blank=True, unique=True, editable=False
+    )
 
     objects = UserManager()
 
@@ -84,6 +90,10 @@ class Organization(models.Model):
     )
     cancelled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # The Clerk organization this one mirrors when AUTH_PROVIDER is clerk.
+    clerk_id = models.CharField(
+        max_length=64, null=True, blank=True, unique=True, editable=False
+    )
 
     class Meta:
         constraints = [

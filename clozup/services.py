@@ -2,6 +2,7 @@ import secrets
 from dataclasses import dataclass
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.db import transaction
 
 from audit import services as audit
@@ -27,12 +28,16 @@ class NewOrganization:
 
 
 def get_or_create_user(email: str, *, full_name: str = "") -> tuple[User, str | None]:
-    """Find a user by email, or create one with a random password it returns."""
+    """Find a user by email, or create one with a random password it returns.
+
+    Under Clerk (AUTH_PROVIDER=clerk) the account gets no usable password and
+    None is returned: Clerk signs the person in.
+    """
     email = User.objects.normalize_email(email).lower()
     user = User.objects.filter(email__iexact=email).first()
     if user is not None:
         return user, None
-    password = secrets.token_urlsafe(12)
+    password = None if settings.AUTH_PROVIDER == "clerk" else secrets.token_urlsafe(12)
     user = User.objects.create_user(email, password, full_name=full_name)
     # Accounts made by an operator or an admin start verified: whoever created
     # them vouched for the address.

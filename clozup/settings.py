@@ -35,6 +35,15 @@ INSTALLED_APPS = [
     "csp",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
+    "allauth.usersessions",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.google",
+    "allauth.socialaccount.providers.microsoft",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.socialaccount.providers.saml",
+    "axes",
+    "clozup.signin.apps.SigninConfig",
     "audit.apps.AuditConfig",
     "crm.apps.CrmConfig",
     "compliance.apps.ComplianceConfig",
@@ -44,16 +53,20 @@ MIDDLEWARE = [
     "clozup.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
+    "clozup.middleware.SignInFormActionMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "clozup.signin.clerk.middleware.ClerkAuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "axes.middleware.AxesMiddleware",
     "clozup.middleware.TenancyMiddleware",
+    "clozup.middleware.SignInPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "clozup.urls"
@@ -113,8 +126,15 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE = BEAT_SCHEDULE
 
+# Sign-in. "local" is django-allauth (passwords, codes, links, passkeys, MFA,
+# Google, Microsoft, OpenID Connect, SAML); "clerk" verifies Clerk session
+# tokens and stores no password at all. See docs/decisions.md, issue #5.
+AUTH_PROVIDER = env.str("AUTH_PROVIDER", default="local")
+CLERK_MODE = AUTH_PROVIDER == "clerk"
+
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
+    # Refuses a locked-out email before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
 PASSWORD_HASHERS = [
@@ -128,12 +148,18 @@ AUTH_PASSWORD_VALIDATORS = [
         "NAME": f"{_VALIDATORS}.MinimumLengthValidator",
         "OPTIONS": {"min_length": 12},
     },
+    # Django's list of 20,000 passwords most seen in breaches.
     {"NAME": f"{_VALIDATORS}.CommonPasswordValidator"},
     {"NAME": f"{_VALIDATORS}.NumericPasswordValidator"},
 ]
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "crm:home"
 
+ACCOUNT_ADAPTER = "clozup.signin.adapters.AccountAdapter"
+ACCOUNT_FORMS = {
+    "login": "clozup.signin.forms.LoginForm",
+    "request_login_code": "clozup.signin.forms.RequestLoginCodeForm",
+}
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
@@ -141,11 +167,116 @@ ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="mand
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SESSION_REMEMBER = False
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_EMAIL_NOTIFICATIONS = True
+# Passwordless: a one-time code by email, which the same email also carries
+# as a link that works only in the browser that asked for it.
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+ACCOUNT_LOGIN_BY_CODE_TIMEOUT = env.int("LOGIN_CODE_TIMEOUT", default=5 * 60)
+ACCOUNT_LOGIN_BY_CODE_MAX_ATTEMPTS = 3
+ACCOUNT_REAUTHENTICATION_TIMEOUT = env.int("REAUTHENTICATION_TIMEOUT", default=5 * 60)
+ACCOUNT_REAUTHENTICATION_METHODS = {"password", "code", "mfa"}
+
+MFA_ADAPTER = "clozup.signin.adapters.MFAAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_TOTP_ISSUER = "Clozup"
+
+USERSESSIONS_ADAPTER = "clozup.signin.adapters.UserSessionsAdapter"
+# Last seen is written by SignInPolicyMiddleware at most once a minute, not by
+# allauth on every request.
+USERSESSIONS_TRACK_ACTIVITY = False
+
+SOCIALACCOUNT_ADAPTER = "clozup.signin.adapters.SocialAccountAdapter"
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_PROVIDERS: dict = {}
+if env.str("GOOGLE_CLIENT_ID", default=""):
+    SOCIALACCOUNT_PROVIDERS["google"] = {
+        "APPS": [
+            {
+                "client_id": env.str("GOOGLE_CLIENT_ID"),
+                "secret": env.str("GOOGLE_CLIENT_SECRET"),
+            }
+        ],
+        "SCOPE": ["openid", "email", "profile"],
+        # Google vouches for the addresses it reports as verified.
+        "EMAIL_AUTHENTICATION": True,
+    }
+if env.str("MICROSOFT_CLIENT_ID", default=""):
+    SOCIALACCOUNT_PROVIDERS["microsoft"] = {
+        "APPS": [
+            {
+                "client_id": env.str("MICROSOFT_CLIENT_ID"),
+                "secret": env.str("MICROSOFT_CLIENT_SECRET"),
+                "settings": {
+                    "tenant": env.str("MICROSOFT_TENANT", default="organizations")
+                },
+            }
+        ],
+    }
+if env.str("OIDC_SERVER_URL", default=""):
+    SOCIALACCOUNT_PROVIDERS["openid_connect"] = {
+        "APPS": [
+            {
+                "provider_id": "oidc",
+                "name": env.str("OIDC_NAME", default="Single sign-on"),
+                "client_id": env.str("OIDC_CLIENT_ID"),
+                "secret": env.str("OIDC_CLIENT_SECRET"),
+                "settings": {"server_url": env.str("OIDC_SERVER_URL")},
+            }
+        ],
+    }
+
+# Brute-force protection (django-axes): a sign-in email is locked for the
+# cool-off period after this many failures, whether or not an account exists.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.int("LOGIN_COOLOFF_MINUTES", default=15) / 60
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_USERNAME_CALLABLE = "clozup.signin.lockout.username_from_credentials"
+AXES_CLIENT_IP_CALLABLE = "clozup.lib.http.client_ip_for_axes"
+AXES_CLIENT_STR_CALLABLE = "clozup.signin.lockout.describe_client"
+AXES_LOCKOUT_TEMPLATE = "account/locked_out.html"
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False
+AXES_SENSITIVE_PARAMETERS = ["password", "login", "email"]
+# Per address, failures are throttled by allauth's rate limits, from the
+# client IP that TRUSTED_PROXIES vouch for.
+LOGIN_FAILURE_LIMIT_PER_IP = env.int("LOGIN_FAILURE_LIMIT_PER_IP", default=30)
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": f"{LOGIN_FAILURE_LIMIT_PER_IP}/{AXES_COOLOFF_TIME * 3600:.0f}s/ip",
+}
+# axes.W006 asks for lockout by IP as well; per address, failures are
+# throttled by the allauth rate limit above instead, so that one office
+# behind one address is not locked out by a few of its people's typos.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+# Proxies (addresses or networks) whose X-Forwarded-For is believed. A header
+# from anyone else is ignored and REMOTE_ADDR is the client.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+
+# Clerk (AUTH_PROVIDER=clerk).
+CLERK_ISSUER = env.str("CLERK_ISSUER", default="")
+CLERK_JWKS_URL = env.str(
+    "CLERK_JWKS_URL",
+    default=f"{CLERK_ISSUER.rstrip('/')}/.well-known/jwks.json" if CLERK_ISSUER else "",
+)
+CLERK_AUTHORIZED_PARTIES = env.list("CLERK_AUTHORIZED_PARTIES", default=[])
+CLERK_LEEWAY_SECONDS = env.int("CLERK_LEEWAY_SECONDS", default=5)
+CLERK_WEBHOOK_SECRET = env.str("CLERK_WEBHOOK_SECRET", default="")
+CLERK_SIGN_IN_URL = env.str("CLERK_SIGN_IN_URL", default="")
+if CLERK_MODE:
+    LOGIN_URL = CLERK_SIGN_IN_URL
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# The longest any session lives; an organization may choose shorter ones.
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)
+SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=2 * 3600)
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
 

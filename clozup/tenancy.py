@@ -21,7 +21,8 @@ logger = logging.getLogger(__name__)
 
 ORG_SETTING = "app.current_org_id"
 USER_SETTING = "app.current_user_id"
-SETTINGS = (ORG_SETTING, USER_SETTING)
+SSO_DOMAIN_SETTING = "app.sso_domain"
+SETTINGS = (ORG_SETTING, USER_SETTING, SSO_DOMAIN_SETTING)
 
 
 class UnsafeDatabaseRole(ImproperlyConfigured):
@@ -99,6 +100,23 @@ def user_context(user_id: int, *, using: str = "default") -> Iterator[None]:
     token = organization_id_var.set(None)
     try:
         with _settings_context({USER_SETTING: int(user_id), ORG_SETTING: ""}, using):
+            yield
+    finally:
+        organization_id_var.reset(token)
+
+
+@contextmanager
+def sso_domain_context(domain: str, *, using: str = "default") -> Iterator[None]:
+    """Open a transaction that may read the one SSO domain row named here.
+
+    The sign-in page must learn which organization owns an email's domain
+    before anyone is signed in; the policy on `signin_ssodomain` admits that
+    row and no other, and no row of any other table.
+    """
+    token = organization_id_var.set(None)
+    try:
+        values = {SSO_DOMAIN_SETTING: domain.lower(), ORG_SETTING: ""}
+        with _settings_context(values, using):
             yield
     finally:
         organization_id_var.reset(token)

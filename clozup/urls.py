@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from clozup import views
+from clozup.signin.clerk import views as clerk_views
 
 urlpatterns = [
     path("", include("crm.urls")),
@@ -17,6 +18,8 @@ urlpatterns = [
         RedirectView.as_view(url=static("clozup/img/favicon.svg"), permanent=True),
     ),
     path("readyz", views.readyz, name="readyz"),
+    path("clerk/webhooks/", clerk_views.webhook, name="clerk-webhook"),
+    path("accounts/", include("clozup.signin.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

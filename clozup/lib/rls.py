@@ -11,6 +11,7 @@ from django.db import migrations
 
 CURRENT_ORG = "NULLIF(current_setting('app.current_org_id', true), '')::bigint"
 CURRENT_USER = "NULLIF(current_setting('app.current_user_id', true), '')::bigint"
+CURRENT_SSO_DOMAIN = "NULLIF(current_setting('app.sso_domain', true), '')"
 
 
 def tenant_policy_sql(table: str, *, also_visible_when: str = "") -> str:

@@ -12,8 +12,9 @@ from django.db import connection
 from clozup.models import Membership, OrganizationModel, User
 
 # The membership table is also read by user, to list a person's organizations
-# before one is chosen (see clozup/migrations/0002_membership_rls.py).
-INDEXES_NOT_LED_BY_ORGANIZATION = {"membership_user_idx"}
+# before one is chosen (see clozup/migrations/0002_membership_rls.py). A single
+# sign-on domain belongs to one organization at most, across all of them.
+INDEXES_NOT_LED_BY_ORGANIZATION = {"membership_user_idx", "ssodomain_domain_unique"}
 
 
 def organization_models():

@@ -54,6 +54,16 @@ def test_a_real_response_carries_the_security_headers(client, db, production):
     assert response["Cross-Origin-Opener-Policy"] == "same-origin"
 
 
+def test_only_sign_in_pages_may_send_a_form_to_an_identity_provider(client, db, rep_a):
+    sign_in = client.get("/accounts/login/")["Content-Security-Policy"]
+    client.force_login(rep_a)
+    app_page = client.get("/")["Content-Security-Policy"]
+
+    assert "form-action 'self' https:" in sign_in
+    assert "form-action 'self';" in app_page + ";"
+    assert "https:" not in app_page.split("form-action")[1].split(";")[0]
+
+
 def test_plain_http_is_redirected_to_https(client, db, production):
     response = client.get("/accounts/login/")
 

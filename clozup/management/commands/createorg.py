@@ -50,4 +50,7 @@ class Command(BaseCommand):
         if created.initial_password:
             self.stdout.write(f"password: {created.initial_password}")
         else:
-            self.stdout.write("password: unchanged (the account already existed)")
+            self.stdout.write(
+                "password: none given (the account already existed, or Clerk "
+                "signs people in)"
+            )
