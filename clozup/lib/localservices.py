@@ -129,16 +129,17 @@ def prepare_environment(env: dict[str, str]) -> dict[str, str]:
     return env
 
 
+def _signal_pidfile(pidfile: Path, signum: int) -> None:
+    if pidfile.exists():
+        with contextlib.suppress(ProcessLookupError, ValueError, IndexError):
+            os.kill(int(pidfile.read_text().split()[0]), signum)
+
+
 def stop() -> None:
     data = _data_dir()
-    pidfile = data / "redis" / "redis.pid"
-    if pidfile.exists():
-        with contextlib.suppress(ProcessLookupError, ValueError):
-            os.kill(int(pidfile.read_text().strip()), signal.SIGTERM)
-    if (data / "pg" / "postmaster.pid").exists():
-        import pgserver
-
-        pgserver.get_server(data / "pg", cleanup_mode="stop").cleanup()
+    _signal_pidfile(data / "redis" / "redis.pid", signal.SIGTERM)
+    # SIGINT is PostgreSQL's "fast" shutdown: roll back sessions, stop cleanly.
+    _signal_pidfile(data / "pg" / "postmaster.pid", signal.SIGINT)
 
 
 def main(argv: list[str]) -> int:
