@@ -1,7 +1,5 @@
 """Integration credentials in the Admin Panel, and signed outgoing webhooks."""
 
-import datetime
-import ipaddress
 import json
 import ssl
 import threading
@@ -9,10 +7,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from unittest import mock
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from django.db import IntegrityError, connection
 from django.urls import reverse
 
@@ -21,6 +15,7 @@ from clozup.lib import webhook_signing
 from clozup.models import IntegrationCredential, WebhookDelivery, WebhookEndpoint
 from clozup.tasks import deliver_webhook_task
 from clozup.tenancy import org_context
+from tests.tls import self_signed_certificate
 
 API_KEY = "pat-eu1-0d6a1b2c-3e4f-5a6b-7c8d-9e0f1a2b3c4d"
 
@@ -264,39 +259,6 @@ class Receiver(BaseHTTPRequestHandler):
         return None
 
 
-def _self_signed(tmp_path):
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
 @pytest.fixture
 def tls_versions():
     return ssl.TLSVersion.TLSv1_3, ssl.TLSVersion.MAXIMUM_SUPPORTED
@@ -305,7 +267,7 @@ def tls_versions():
 @pytest.fixture
 def receiver(tmp_path, monkeypatch, tls_versions):
     """A real HTTPS server on loopback, trusted through SSL_CERT_FILE."""
-    cert_path, key_path = _self_signed(tmp_path)
+    cert_path, key_path = self_signed_certificate(tmp_path)
     handler = type("Handler", (Receiver,), {"received": [], "status": 204})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

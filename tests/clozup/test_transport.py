@@ -1,8 +1,6 @@
 """Encryption in transit: HTTPS only, strict headers, secure cookies, CSRF,
 a Content-Security-Policy without unsafe-inline, and mail over TLS."""
 
-import datetime
-import ipaddress
 import re
 import shutil
 import ssl
@@ -10,10 +8,6 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from django.conf import settings as django_settings
 from django.core import mail
 from django.db import connections
@@ -21,6 +15,7 @@ from django.test import Client
 
 from clozup.checks import check_email_transport
 from tests.conftest import PASSWORD, _free_port
+from tests.tls import self_signed_certificate
 
 
 @pytest.fixture
@@ -213,39 +208,6 @@ def test_pages_load_in_a_browser_without_a_policy_violation(
 # Mail ----------------------------------------------------------------------------
 
 
-def _certificate(tmp_path: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert, private = tmp_path / "smtp-cert.pem", tmp_path / "smtp-key.pem"
-    cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    private.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert, private
-
-
 class Mailbox:
     def __init__(self):
         self.messages = []
@@ -258,7 +220,7 @@ class Mailbox:
 @pytest.fixture
 def smtp_server(tmp_path, monkeypatch):
     """An SMTP server on loopback that refuses mail before STARTTLS."""
-    cert, key = _certificate(tmp_path)
+    cert, key = self_signed_certificate(tmp_path)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     mailbox = Mailbox()
