@@ -50,7 +50,9 @@ class Action(models.TextChoices):
     # Exports and data-subject rights
     EXPORT_REQUESTED = "export.requested", "Export requested"
     EXPORT_DOWNLOADED = "export.downloaded", "Export downloaded"
+    EXPORT_COMPLETED = "export.completed", "Export completed"
     DSR_RECEIVED = "dsr.received", "Data-subject request received"
+    DSR_UPDATED = "dsr.updated", "Data-subject request updated"
     DSR_FULFILLED = "dsr.fulfilled", "Data-subject request fulfilled"
     SUBJECT_ERASED = "dsr.subject_erased", "Data subject erased"
     CONSENT_GRANTED = "consent.granted", "Consent granted"
