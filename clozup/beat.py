@@ -16,4 +16,10 @@ SCHEDULE = {
         "task": "clozup.prune_backups",
         "schedule": crontab(hour=4, minute=30),
     },
+    # Spent subject exports lose their file; exports left by a lost worker
+    # are queued again.
+    "sweep-subject-exports": {
+        "task": "compliance.sweep_subject_exports",
+        "schedule": crontab(minute="*/15"),
+    },
 }

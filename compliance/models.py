@@ -195,7 +195,7 @@ class SubjectExport(OrganizationModel):
         QUEUED = "queued", "Queued"
         READY = "ready", "Ready to download"
         DOWNLOADED = "downloaded", "Downloaded"
-        FAILED = "failed", "Failed"
+        EXPIRED = "expired", "Expired before download"
 
     public_id = models.UUIDField(default=uuid.uuid4, editable=False)
     request = _org_fk(DataSubjectRequest, null=True, blank=True)
@@ -210,7 +210,6 @@ class SubjectExport(OrganizationModel):
     size = models.PositiveBigIntegerField(null=True, blank=True)
     # Rows per record type and files included.
     counts = models.JSONField(default=dict, blank=True)
-    error = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
