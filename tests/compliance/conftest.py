@@ -31,8 +31,63 @@ def wav_bytes() -> bytes:
 
 @pytest.fixture(autouse=True)
 def private_storage(local_storages):
-    """Each test keeps its (encrypted) files in a folder of its own."""
+    """Each test keeps its files, and its backup journal, in folders of its own."""
     return local_storages / "files"
+
+
+@pytest.fixture
+def journal_dir(local_storages):
+    return local_storages / "backups" / "journal"
+
+
+@pytest.fixture
+def attach():
+    """Store a PDF attachment on a record, through the upload service."""
+
+    def make(record, actor):
+        upload = SimpleUploadedFile("contract.pdf", PDF)
+        with org_context(record.organization_id):
+            return files.store_attachment(record, upload, actor=actor)
+
+    return make
+
+
+@pytest.fixture
+def record_call():
+    """Store a call recording on a record, through the upload service."""
+
+    def make(record, actor, **fields):
+        upload = SimpleUploadedFile("call.wav", wav_bytes())
+        with org_context(record.organization_id):
+            recording = files.store_recording(record, upload, actor=actor)
+            if fields:
+                for name, value in fields.items():
+                    setattr(recording, name, value)
+                recording.save(update_fields=list(fields))
+        return recording
+
+    return make
+
+
+@pytest.fixture
+def make_deal():
+    def make(organization, **fields):
+        with org_context(organization):
+            fields.setdefault("stage", Stage.objects.order_by("position").first())
+            fields.setdefault("title", "Deal")
+            return Deal.objects.create(organization=organization, **fields)
+
+    return make
+
+
+@pytest.fixture
+def make_activity():
+    def make(organization, **fields):
+        fields.setdefault("kind", Activity.Kind.NOTE)
+        with org_context(organization):
+            return Activity.objects.create(organization=organization, **fields)
+
+    return make
 
 
 @pytest.fixture
