@@ -80,7 +80,7 @@ def confirm_request(request, slug, token):
             status=400,
         )
     if request.method == "POST" or pending["request"] is not None:
-        dsr = services.confirm_public_request(organization, token, request=request)
+        dsr = services.confirm_public_request(organization, token)
         return render(
             request,
             "compliance/request_done.html",

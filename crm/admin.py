@@ -34,13 +34,14 @@ class EraseRecordMixin:
     @admin.action(description="Erase for good (GDPR erasure; asks to confirm)")
     def erase_permanently(self, request, queryset):
         records = list(queryset)
+        kind = self.model._meta.verbose_name
         if request.POST.get("confirmed") != "yes":
             return render(
                 request,
                 "compliance/admin/confirm_erasure.html",
                 {
                     **self.admin_site.each_context(request),
-                    "title": f"Erase {len(records)} {self.model._meta.verbose_name}(s)?",
+                    "title": f"Erase {len(records)} {kind}(s)?",
                     "plan": {
                         self.model._meta.verbose_name_plural: len(records),
                         "their activities, files and exports": "all",

@@ -279,8 +279,12 @@ def read_confirmation(organization: Organization, token: str) -> dict:
     return {"nonce": payload["n"], "request": None, **pending}
 
 
-def confirm_public_request(organization: Organization, token: str, *, request=None):
-    """Record the request the link stands for; opening it again changes nothing."""
+def confirm_public_request(organization: Organization, token: str):
+    """Record the request the link stands for; opening it again changes nothing.
+
+    The person's IP address and browser are not put in the audit log: they
+    would be personal data kept after an erasure.
+    """
     pending = read_confirmation(organization, token)
     if pending["request"] is not None:
         return pending["request"]
@@ -295,7 +299,6 @@ def confirm_public_request(organization: Organization, token: str, *, request=No
                 channel=DataSubjectRequest.Channel.PUBLIC_FORM,
                 verification_method=DataSubjectRequest.Verification.EMAIL_LINK,
                 confirmation_nonce=pending["nonce"],
-                request=request,
             )
     except IntegrityError:
         # Confirmed twice at once: the other confirmation recorded it.

@@ -90,6 +90,16 @@ def make_activity():
     return make
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counters and pending public requests start empty each test."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def eager_tasks():
     celery_app.conf.task_always_eager = True
