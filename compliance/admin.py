@@ -244,7 +244,9 @@ class DataSubjectRequestAdmin(ReauthenticatedAdminMixin, OrganizationModelAdmin)
             messages.error(request, f"{dsr}: verify the identity first.")
             return None
         if request.POST.get("confirmed") != "yes":
-            plan = erasure.plan_subject_erasure(email=dsr.email, phone=dsr.phone)
+            plan = erasure.plan_subject_erasure(
+                request.organization, email=dsr.email, phone=dsr.phone
+            )
             return render(
                 request,
                 "compliance/admin/confirm_erasure.html",

@@ -29,7 +29,7 @@ def _within_limits(request, organization, email: str) -> bool:
         period=IP_LIMIT[1],
     )
     by_address = ratelimit.allow(
-        f"dsr-address:{organization.pk}:{subject_hash(email)}",
+        f"dsr-address:{organization.pk}:{subject_hash(organization, email)}",
         limit=ADDRESS_LIMIT[0],
         period=ADDRESS_LIMIT[1],
     )

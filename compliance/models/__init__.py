@@ -1,7 +1,17 @@
-"""Compliance records: the consent ledger, campaign sends, transparency pages."""
+"""Compliance records: the consent ledger, campaign sends, transparency pages,
+data-subject requests, subject exports and erasure receipts."""
 
 from .consent import ConsentEvent, Suppression
 from .outreach import CampaignSend
+from .requests import (
+    EXPORT_LINK_DAYS,
+    NEARING_DAYS,
+    RESPONSE_DAYS,
+    DataSubjectRequest,
+    DataSubjectRequestEvent,
+    ErasureReceipt,
+    SubjectExport,
+)
 from .transparency import (
     DpaRequest,
     SubProcessor,
@@ -10,8 +20,15 @@ from .transparency import (
 )
 
 __all__ = [
+    "EXPORT_LINK_DAYS",
+    "NEARING_DAYS",
+    "RESPONSE_DAYS",
     "CampaignSend",
     "ConsentEvent",
+    "DataSubjectRequest",
+    "DataSubjectRequestEvent",
+    "ErasureReceipt",
+    "SubjectExport",
     "DpaRequest",
     "SubProcessor",
     "SubProcessorChange",

@@ -9,7 +9,6 @@ are found too. Everything runs inside the organization's context, so RLS
 keeps the search to one organization.
 """
 
-import hashlib
 import re
 from dataclasses import dataclass
 
@@ -17,6 +16,9 @@ from django.db.models import F, Func, Q, QuerySet, TextField, Value
 from django.db.models.functions import Cast
 
 from audit.models import AuditEntry
+from clozup.lib.addresses import InvalidAddress, address_hash
+from clozup.models import Organization
+from clozup.tenancy import current_organization_id
 from crm.models import Activity, Attachment, CallRecording, Contact, Deal, Lead
 
 MIN_PHONE_DIGITS = 6
@@ -30,11 +32,12 @@ def phone_digits(phone: str) -> str:
     return re.sub(r"\D", "", phone or "")
 
 
-def subject_hash(email: str) -> str:
-    """The one-way hash of an address under which a subject is remembered."""
-    return hashlib.sha256(
-        b"clozup-subject\x1f" + normalise_email(email).encode()
-    ).hexdigest()
+def subject_hash(organization: Organization, email: str) -> str:
+    """The one-way hash under which the organization remembers the person.
+
+    The same keyed hash as the consent ledger's and the suppression list's.
+    """
+    return address_hash(organization, normalise_email(email))
 
 
 class _Digits(Func):
@@ -73,6 +76,10 @@ class SubjectRecords:
     """
 
     email: str
+    # Keyed hashes of the person's address and phone numbers, as the consent
+    # ledger knows them.
+    address_hashes: list[str]
+    phones: list[str]
     lead_ids: list[int]
     contact_ids: list[int]
     deal_ids: list[int]
@@ -112,6 +119,21 @@ class SubjectRecords:
         condition = self._linked() | Q(activity_id__in=activities)
         return CallRecording._base_manager.filter(condition).order_by("pk")
 
+    def consent_events(self) -> QuerySet:
+        from compliance.models import ConsentEvent
+
+        condition = (
+            Q(address_hash__in=self.address_hashes)
+            | Q(lead_id__in=self.lead_ids)
+            | Q(contact_id__in=self.contact_ids)
+        )
+        return ConsentEvent.objects.filter(condition).order_by("occurred_at", "pk")
+
+    def campaign_sends(self) -> QuerySet:
+        from compliance.models import CampaignSend
+
+        return CampaignSend.objects.filter(lead_id__in=self.lead_ids).order_by("pk")
+
     def audit_entries(self) -> QuerySet:
         """Audit entries whose target is one of these rows (they hold ids only)."""
         targets = Q(pk__in=[])
@@ -142,11 +164,28 @@ def find_subject(*, email: str = "", phone: str = "") -> SubjectRecords:
             Q(pk__in=leads.values("pk")) | Q(contact_id__in=contact_ids)
         )
     lead_ids = _ids(leads)
+    organization = Organization.objects.get(pk=current_organization_id())
+    phones = {phone} if phone else set()
+    for model, ids in ((Lead, lead_ids), (Contact, contact_ids)):
+        rows = model._base_manager.filter(pk__in=ids)
+        for numbers in rows.values_list("phone", "secondary_phone"):
+            phones.update(number for number in numbers if number)
+    hashes = [address_hash(organization, email)] if email else []
+    for number in sorted(phones):
+        try:
+            hashes.append(address_hash(organization, number))
+        except InvalidAddress:
+            continue
     deal_ids = _ids(
         Deal._base_manager.filter(
             Q(lead_id__in=lead_ids) | Q(contact_id__in=contact_ids)
         )
     )
     return SubjectRecords(
-        email=email, lead_ids=lead_ids, contact_ids=contact_ids, deal_ids=deal_ids
+        email=email,
+        address_hashes=hashes,
+        phones=sorted(phones),
+        lead_ids=lead_ids,
+        contact_ids=contact_ids,
+        deal_ids=deal_ids,
     )

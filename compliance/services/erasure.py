@@ -28,13 +28,14 @@ from compliance.models import (
     ErasureReceipt,
     SubjectExport,
 )
+from compliance.models.consent import ConsentSource
 from compliance.selectors.subjects import (
     SubjectRecords,
     find_subject,
     normalise_email,
     subject_hash,
 )
-from compliance.services import purge
+from compliance.services import consent, purge
 from compliance.services.requests import add_history
 from crm.models import Activity, CallRecording, Contact, Lead
 
@@ -61,13 +62,15 @@ class ErasurePlan:
         return dict(self.__dict__)
 
 
-def plan_subject_erasure(*, email: str, phone: str = "") -> ErasurePlan:
+def plan_subject_erasure(
+    organization: Organization, *, email: str, phone: str = ""
+) -> ErasurePlan:
     """Count what `erase_subject` would remove; changes nothing.
 
     Call inside the organization's context.
     """
     records = find_subject(email=email, phone=phone)
-    hashed = subject_hash(email)
+    hashed = subject_hash(organization, email)
     return ErasurePlan(
         leads=len(records.lead_ids),
         contacts=len(records.contact_ids),
@@ -116,7 +119,7 @@ def erase_subject(
     and no request or export names them.
     """
     email = normalise_email(email)
-    hashed = subject_hash(email) if email else ""
+    hashed = subject_hash(organization, email) if email else ""
     with org_context(organization):
         records = find_subject(email=email, phone=phone)
         activity_ids = list(records.activities().values_list("pk", flat=True))
@@ -130,8 +133,7 @@ def erase_subject(
     if records.is_empty and not export_ids and not has_requests:
         raise NothingToErase("email: no record of this organization holds it")
 
-    if email:
-        _suppress(organization, email=email, actor=actor)
+    _suppress(organization, [email, *records.phones], actor=actor)
 
     counts = purge.PurgeCounts()
     # Recordings of the person's calls may hang off an activity only; the
@@ -168,9 +170,8 @@ def erase_record(record: Lead | Contact, *, actor, reason: str = "", request=Non
     outside any transaction (the purge commits in batches).
     """
     organization = Organization.objects.get(pk=record.organization_id)
-    email = normalise_email(record.email)
-    if email:
-        _suppress(organization, email=email, actor=actor)
+    addresses = [record.email, record.secondary_email, record.phone]
+    _suppress(organization, [*addresses, record.secondary_phone], actor=actor)
     counts = purge.purge_records(organization, type(record), [record.pk], actor=actor)
     scope = (
         ErasureReceipt.Scope.LEAD
@@ -190,12 +191,23 @@ def erase_record(record: Lead | Contact, *, actor, reason: str = "", request=Non
         )
 
 
-def _suppress(organization: Organization, *, email: str, actor) -> None:
-    """Put the address on the suppression list (only its hash is kept there)."""
-    from compliance.services.consent import suppress_address
+def _suppress(organization: Organization, addresses: list[str], *, actor) -> None:
+    """Put the addresses on the suppression list, which keeps only their hashes.
 
+    As an erasure, this also removes the ledger events of each address.
+    """
     with org_context(organization):
-        suppress_address(organization, address=email, source="erasure", actor=actor)
+        for address in dict.fromkeys(a.strip() for a in addresses if a.strip()):
+            try:
+                consent.suppress_address(
+                    organization,
+                    address=address,
+                    source=ConsentSource.ERASURE,
+                    actor=actor,
+                )
+            except consent.InvalidConsentEvent:
+                # A phone field holding something that is not a number.
+                logger.warning("erasure skipped an unusable address")
 
 
 @transaction.atomic

@@ -25,6 +25,7 @@ from django.utils import timezone
 from audit import services as audit
 from audit.actions import Action
 from clozup.lib.csv import csv_rows
+from clozup.lib.encrypted_fields import encrypted_fields
 from clozup.lib.storage import OrganizationKeys, encrypted_file_response
 from clozup.lib.streams import IteratorReader, zip_stream
 from clozup.models import Organization
@@ -79,10 +80,13 @@ class RecordType:
 
 
 def _columns(queryset: QuerySet) -> list[str]:
+    # Encrypted columns (the IP address and browser kept as consent
+    # evidence) are left out: they are sealed tokens in the database.
+    sealed = {field.attname for field in encrypted_fields(queryset.model)}
     return [
         field.attname
         for field in queryset.model._meta.concrete_fields
-        if field.attname not in HIDDEN_COLUMNS
+        if field.attname not in HIDDEN_COLUMNS and field.attname not in sealed
     ]
 
 
@@ -95,6 +99,8 @@ def record_types() -> list[RecordType]:
         RecordType("deals", SubjectRecords.deals),
         RecordType("attachments", SubjectRecords.attachments),
         RecordType("recordings", SubjectRecords.recordings),
+        RecordType("consent_events", SubjectRecords.consent_events),
+        RecordType("campaign_sends", SubjectRecords.campaign_sends),
         RecordType("audit_entries", SubjectRecords.audit_entries, AUDIT_COLUMNS),
     ]
 
@@ -234,7 +240,7 @@ def request_subject_export(
         requested_by=None if isinstance(actor, str) else actor,
         email=normalise_email(email),
         phone=phone.strip(),
-        subject_hash=subject_hash(email),
+        subject_hash=subject_hash(organization, email),
     )
     if dsr is not None:
         add_history(

@@ -101,7 +101,7 @@ def record_request(
         email=normalise_email(email),
         phone=phone.strip(),
         details=details.strip(),
-        subject_hash=subject_hash(email) if email else "",
+        subject_hash=subject_hash(organization, email) if email else "",
         received_at=received_at,
         due_at=received_at + timedelta(days=RESPONSE_DAYS),
         verification_method=verification_method,

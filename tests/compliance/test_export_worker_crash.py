@@ -96,8 +96,9 @@ def talkative_subject(committed_db, make_org):
                 " %s, now() FROM generate_series(1, %s) n",
                 [organization.pk, lead.pk, NOTES],
             )
+        hashed = subject_hash(organization, EMAIL)
         export = SubjectExport.objects.create(
-            organization=organization, email=EMAIL, subject_hash=subject_hash(EMAIL)
+            organization=organization, email=EMAIL, subject_hash=hashed
         )
     return export
 

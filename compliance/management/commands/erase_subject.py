@@ -38,7 +38,7 @@ class Command(SupportCommand):
                 dsr = DataSubjectRequest.objects.filter(pk=request).first()
                 if dsr is None:
                     raise CommandError(f"--request: no request {request} here")
-            plan = erasure.plan_subject_erasure(email=email, phone=phone)
+            plan = erasure.plan_subject_erasure(organization, email=email, phone=phone)
         counts = ", ".join(f"{name} {n}" for name, n in plan.as_dict().items())
         if dry_run:
             self.stdout.write(f"dry run: would erase {counts}")

@@ -23,10 +23,8 @@ DSR = "compliance_datasubjectrequest"
 
 
 class Migration(migrations.Migration):
-    initial = True
-
     dependencies = [
-        ("clozup", "0006_add_session_revocation_and_clerk_ids"),
+        ("compliance", "0001_consent_ledger_outreach_transparency"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -93,7 +91,9 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "due_at",
-                    models.DateTimeField(default=compliance.models.default_due_at),
+                    models.DateTimeField(
+                        default=compliance.models.requests.default_due_at
+                    ),
                 ),
                 ("closed_at", models.DateTimeField(blank=True, null=True)),
                 (
