@@ -150,6 +150,36 @@ def purge_records(
     return counts
 
 
+def preview_records(
+    organization: Organization | int,
+    queryset: QuerySet,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> PurgeCounts:
+    """What `purge_records` would remove for this queryset, changing nothing:
+    rows per table and files per location (file rows that name a file)."""
+    organization_id = getattr(organization, "pk", organization)
+    model = queryset.model
+    counts = PurgeCounts()
+    after = None
+    while True:
+        with org_context(organization_id):
+            page = queryset.filter(organization_id=organization_id)
+            if after is not None:
+                page = page.filter(pk__gt=after)
+            ids = list(page.order_by("pk").values_list("pk", flat=True)[:batch_size])
+            if not ids:
+                return counts
+            after = ids[-1]
+            plan = _Plan()
+            _plan_deletion(organization_id, model, ids, plan, seen=set())
+            for step_model, step_ids in plan.delete:
+                counts.add_rows(step_model._meta.db_table, len(step_ids))
+                names = _file_names(organization_id, step_model, step_ids)
+                for location, name in names:
+                    counts.add_files(location, 1 if name else 0)
+
+
 def _lock_next(queryset, organization_id: int, after, batch_size: int) -> list:
     """The next ids the queryset matches, locked; rows someone else holds are
     skipped until the next run."""
@@ -273,7 +303,8 @@ def _file_fields(model) -> dict[str, str]:
     return {"storage_name": PRIVATE_STORAGE} if "storage_name" in names else {}
 
 
-def _delete_files(organization_id, model, ids, counts: PurgeCounts) -> None:
+def _file_names(organization_id, model, ids):
+    """(storage alias, file name) of every file the rows name."""
     file_fields = _file_fields(model)
     if not file_fields:
         return
@@ -282,8 +313,13 @@ def _delete_files(organization_id, model, ids, counts: PurgeCounts) -> None:
     ).values_list(*file_fields)
     for values in rows:
         for name, location in zip(values, file_fields.values(), strict=True):
-            if name and _delete_file(storages[location], name):
-                counts.add_files(location, 1)
+            yield location, name
+
+
+def _delete_files(organization_id, model, ids, counts: PurgeCounts) -> None:
+    for location, name in _file_names(organization_id, model, ids):
+        if name and _delete_file(storages[location], name):
+            counts.add_files(location, 1)
 
 
 def _delete_file(storage, name: str) -> bool:
