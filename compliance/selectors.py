@@ -7,7 +7,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import CharField, F, Func, Min, QuerySet, Value
+from django.db.models import CharField, F, Func, Min, Q, QuerySet, Value
 from django.db.models.functions import Lower
 
 from clozup.models import Organization
@@ -95,17 +95,17 @@ def is_organization_held(organization: Organization | int) -> bool:
     )
 
 
-def _held_people(model, holds: Holds) -> set[int]:
-    held = set(holds.records.get(model._meta.label_lower, ()))
+def _held_people(model, holds: Holds) -> QuerySet:
+    """Ids of the model's rows a record or person hold covers, as a subquery:
+    it runs inside whichever organization context evaluates the outer query."""
+    covered = Q(pk__in=holds.records.get(model._meta.label_lower, ()))
     if holds.address_hashes:
-        matching = (
-            model._base_manager.exclude(email="")
-            .alias(address_hash=_email_hash("email"))
-            .filter(address_hash__in=holds.address_hashes)
-            .values_list("pk", flat=True)
-        )
-        held.update(matching)
-    return held
+        covered |= Q(address_hash__in=holds.address_hashes) & ~Q(email="")
+    return (
+        model._base_manager.alias(address_hash=_email_hash("email"))
+        .filter(covered)
+        .values("pk")
+    )
 
 
 def exclude_held(queryset: QuerySet, holds: Holds) -> QuerySet:
@@ -114,6 +114,7 @@ def exclude_held(queryset: QuerySet, holds: Holds) -> QuerySet:
     A record hold covers that row; a person hold covers the leads and contacts
     with that address; both also cover the deals, files and recordings linked
     to a held lead, contact or deal. An organization hold covers everything.
+    The result is lazy: evaluate it inside the organization's context.
     """
     model = queryset.model
     if holds.organization:
@@ -121,23 +122,22 @@ def exclude_held(queryset: QuerySet, holds: Holds) -> QuerySet:
     if not holds:
         return queryset
 
-    own = set(holds.records.get(model._meta.label_lower, ()))
     if model in PERSON_MODELS:
-        own |= _held_people(model, holds)
-    if own:
-        queryset = queryset.exclude(pk__in=own)
+        queryset = queryset.exclude(pk__in=_held_people(model, holds))
+    else:
+        own = holds.records.get(model._meta.label_lower)
+        if own:
+            queryset = queryset.exclude(pk__in=own)
 
     links = {f.name for f in model._meta.concrete_fields}
-    held_leads = _held_people(Lead, holds) if "lead" in links else set()
-    held_contacts = _held_people(Contact, holds) if "contact" in links else set()
-    held_deals = set(holds.records.get("crm.deal", ())) if "deal" in links else set()
-    for name, ids in (
-        ("lead", held_leads),
-        ("contact", held_contacts),
-        ("deal", held_deals),
-    ):
-        if ids:
-            queryset = queryset.exclude(**{f"{name}_id__in": ids})
+    for name, target in (("lead", Lead), ("contact", Contact)):
+        if name in links:
+            queryset = queryset.exclude(
+                **{f"{name}_id__in": _held_people(target, holds)}
+            )
+    held_deals = holds.records.get("crm.deal")
+    if "deal" in links and held_deals:
+        queryset = queryset.exclude(deal_id__in=held_deals)
     return queryset
 
 

@@ -8,6 +8,7 @@ legal hold on the organization pauses both.
 """
 
 import logging
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -109,7 +110,7 @@ def _email(organization, recipients, purge_at) -> None:
     context = {
         "organization": organization,
         "purge_at": purge_at,
-        "days_left": max((purge_at - timezone.now()).days, 0),
+        "days_left": max(math.ceil((purge_at - timezone.now()) / timedelta(days=1)), 0),
         "admin_url": settings.SITE_URL.rstrip("/") + "/admin/",
     }
     subject = render_to_string("compliance/email/purge_notice_subject.txt", context)
