@@ -170,3 +170,15 @@ def test_an_enterprise_grace_period_applies(make_org, make_member):
         assert lifecycle.purge_cancelled_organizations() == []
     with _at(30.1):
         assert len(lifecycle.purge_cancelled_organizations()) == 1
+
+
+def test_the_record_services_refuse_changes_while_cancelled(cancelled, admin_a):
+    from crm.services.records import delete_record
+
+    org, lead = cancelled
+
+    with org_context(org), pytest.raises(clozup_services.OrganizationReadOnly):
+        delete_record(lead, actor=admin_a)
+
+    with org_context(org):
+        assert Lead.objects.get(pk=lead.pk).deleted_at is None
