@@ -276,23 +276,44 @@ def _plan_deletion(organization_id, model, ids, plan: _Plan, *, seen) -> None:
         on_delete = fk.remote_field.on_delete
         if on_delete is models.DO_NOTHING:
             continue
-        pointing = child._base_manager.filter(**{f"{fk.attname}__in": ids})
-        if "organization_id" in {f.attname for f in child._meta.concrete_fields}:
-            pointing = pointing.filter(organization_id=organization_id)
+        if on_delete is models.SET_NULL:
+            # An UPDATE that matches nothing costs less than asking first.
+            plan.clear.append((child, fk.column, ids))
+            continue
+        limit = None if on_delete is models.CASCADE else 1
+        pointing = _pointing_ids(organization_id, child, fk, ids, limit=limit)
         if on_delete is models.CASCADE:
-            child_ids = list(pointing.order_by("pk").values_list("pk", flat=True))
-            if child_ids:
-                _plan_deletion(organization_id, child, child_ids, plan, seen=seen)
-        elif on_delete is models.SET_NULL:
-            if pointing.exists():
-                plan.clear.append((child, fk.column, ids))
-        elif pointing.exists():
+            if pointing:
+                _plan_deletion(organization_id, child, pointing, plan, seen=seen)
+        elif pointing:
             raise PurgeBlocked(
                 f"{model._meta.label_lower}: rows are still referenced by"
                 f" {child._meta.label_lower}.{fk.name}"
             )
 
     plan.delete.append((model, ids))
+
+
+def _pointing_ids(organization_id, child, fk, ids, *, limit=None) -> list[int]:
+    """Ids of the child's rows whose `fk` points at one of `ids`.
+
+    One array parameter rather than a thousand placeholders: the statement
+    stays small and its plan uses the (organization_id, fk) index.
+    """
+    meta = child._meta
+    table = connection.ops.quote_name(meta.db_table)
+    sql = (
+        f"SELECT {meta.pk.column} FROM {table}"
+        f" WHERE organization_id = %s AND {fk.column} = ANY(%s)"
+        f" ORDER BY {meta.pk.column}"
+    )
+    params = [organization_id, ids]
+    if limit is not None:
+        sql += " LIMIT %s"
+        params.append(limit)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _file_fields(model) -> dict[str, str]:
