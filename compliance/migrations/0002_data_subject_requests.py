@@ -25,6 +25,7 @@ DSR = "compliance_datasubjectrequest"
 class Migration(migrations.Migration):
     dependencies = [
         ("compliance", "0001_consent_ledger_outreach_transparency"),
+        ("compliance", "0001_retention_settings_legal_holds_notices"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

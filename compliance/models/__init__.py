@@ -1,5 +1,6 @@
 """Compliance records: the consent ledger, campaign sends, transparency pages,
-data-subject requests, subject exports and erasure receipts."""
+data-subject requests, subject exports and erasure receipts, retention settings
+and legal holds."""
 
 from .consent import ConsentEvent, Suppression
 from .outreach import CampaignSend
@@ -12,6 +13,13 @@ from .requests import (
     ErasureReceipt,
     SubjectExport,
 )
+from .retention import (
+    MAX_CUSTOM_DAYS,
+    MAX_RECORDING_MONTHS,
+    LegalHold,
+    LifecycleNotice,
+    RetentionSettings,
+)
 from .transparency import (
     DpaRequest,
     SubProcessor,
@@ -20,6 +28,11 @@ from .transparency import (
 )
 
 __all__ = [
+    "MAX_CUSTOM_DAYS",
+    "MAX_RECORDING_MONTHS",
+    "LegalHold",
+    "LifecycleNotice",
+    "RetentionSettings",
     "EXPORT_LINK_DAYS",
     "NEARING_DAYS",
     "RESPONSE_DAYS",
