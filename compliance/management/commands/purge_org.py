@@ -4,6 +4,7 @@ from audit import services as audit
 from clozup.lib.commands import SupportCommand
 from compliance.services import purge
 from compliance.services.organizations import (
+    OrganizationHeld,
     OrganizationStillActive,
     purge_organization,
 )
@@ -15,8 +16,8 @@ class Command(SupportCommand):
         " audit log and its data key included, then check that no organization"
         " table holds a row of it. Run when a cancelled customer's grace period"
         " ends or they ask for deletion. Refuses an active organization unless"
-        " --force (which cancels it). The registry row (name, slug) stays,"
-        " cancelled. --dry-run prints the row counts only."
+        " --force (which cancels it), and one under a legal hold. The registry row"
+        " (name, slug) goes last. --dry-run prints the row counts only."
     )
     atomic = False
 
@@ -43,6 +44,10 @@ class Command(SupportCommand):
         except OrganizationStillActive:
             raise CommandError(
                 f"--org: {organization.slug} is active; cancel it or pass --force"
+            ) from None
+        except OrganizationHeld:
+            raise CommandError(
+                f"--org: {organization.slug} is under a legal hold; lift it first"
             ) from None
         after = purge.count_organization_rows(organization.pk)
         self.stdout.write(
