@@ -15,3 +15,11 @@ def member_required(view):
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def allowed_while_read_only(view):
+    """The view may change things while the organization is cancelled
+    (see `clozup.middleware.ReadOnlyOrganizationMiddleware`): reactivating
+    it, or asking for an export of its data."""
+    view.allowed_while_read_only = True
+    return view

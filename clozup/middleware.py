@@ -2,6 +2,7 @@ import logging
 import uuid
 
 from django.db import transaction
+from django.shortcuts import render
 
 from clozup import selectors, tenancy
 from clozup.lib.logging import request_id_var
@@ -123,3 +124,46 @@ class SignInFormActionMiddleware:
         if request.path.startswith("/accounts/"):
             response._csp_update = {"form-action": ["https:"]}
         return response
+
+
+# Pages that change nothing of the organization's data: a cancelled
+# organization's members still sign in and out, manage their own sessions and
+# second factors, and move to another organization.
+READ_ONLY_ALLOWED_PREFIXES = ("/accounts/",)
+READ_ONLY_ALLOWED_URL_NAMES = {"switch-organization", "admin:logout"}
+
+
+class ReadOnlyOrganizationMiddleware:
+    """Refuse every change while the organization is cancelled.
+
+    Reading and exporting go on during the grace period; a view that must
+    still accept a POST (reactivation, an export request) is marked with
+    `clozup.decorators.allowed_while_read_only`. The services refuse too
+    (`clozup.services.ensure_writable`), for commands and tasks.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        organization = getattr(request, "organization", None)
+        if organization is None or organization.is_active:
+            return None
+        if request.method in ("GET", "HEAD", "OPTIONS", "TRACE"):
+            return None
+        if getattr(view_func, "allowed_while_read_only", False):
+            return None
+        if request.path.startswith(READ_ONLY_ALLOWED_PREFIXES):
+            return None
+        match = request.resolver_match
+        if match is not None and match.view_name in READ_ONLY_ALLOWED_URL_NAMES:
+            return None
+        return render(
+            request,
+            "clozup/read_only.html",
+            {"organization": organization},
+            status=403,
+        )

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from audit import services as audit
 from audit.actions import Action
@@ -160,3 +161,105 @@ def _keep_an_owner(membership: Membership) -> None:
     )
     if not owners.exclude(pk=membership.pk).exists():
         raise LastOwnerError("role: the organization must keep at least one owner")
+
+
+class OrganizationReadOnly(PermissionError):
+    """The organization is cancelled: its data can be read and exported only."""
+
+
+class OrganizationNotCancelled(ValueError):
+    """Only a cancelled organization can be reactivated."""
+
+
+class OrganizationAlreadyCancelled(ValueError):
+    """The organization is already cancelled."""
+
+
+class GracePeriodOver(ValueError):
+    """The cancelled organization's grace period is over: its purge is due."""
+
+
+def ensure_writable(organization: Organization | int) -> None:
+    """Refuse a change to a cancelled organization's data.
+
+    Raises OrganizationReadOnly, whose message can be shown to the member.
+    """
+    organization_id = getattr(organization, "pk", organization)
+    status = (
+        Organization.objects.filter(pk=organization_id)
+        .values_list("status", flat=True)
+        .first()
+    )
+    if status == Organization.Status.CANCELLED:
+        raise OrganizationReadOnly(
+            "This organization is cancelled and read-only: its data can be viewed"
+            " and exported, not changed. An owner can reactivate it in the Admin"
+            " Panel."
+        )
+
+
+@transaction.atomic
+def cancel_organization(
+    organization: Organization, *, actor: User | str | None, request=None
+) -> Organization:
+    """Cancel the organization: read-only from now, purged after the grace period.
+
+    The purge and the notices before it are the compliance jobs' work
+    (`compliance.services.lifecycle`). Audited.
+    """
+    locked = Organization.objects.select_for_update().get(pk=organization.pk)
+    if locked.status == Organization.Status.CANCELLED:
+        raise OrganizationAlreadyCancelled(
+            f"organization {organization.slug!r} is already cancelled"
+        )
+
+    organization.status = Organization.Status.CANCELLED
+    organization.cancelled_at = timezone.now()
+    organization.save(update_fields=["status", "cancelled_at"])
+
+    audit.record_event(
+        Action.ORGANIZATION_CANCELLED,
+        organization=organization,
+        actor=actor,
+        target=organization,
+        request=request,
+    )
+    return organization
+
+
+@transaction.atomic
+def reactivate_organization(
+    organization: Organization, *, actor: User | str | None, request=None
+) -> Organization:
+    """End a cancellation before the purge: the organization is writable again.
+
+    Refused once the grace period is over, so that a purge that has begun is
+    never raced by a reactivation. Audited with how many days it lasted.
+    """
+    from compliance.services.lifecycle import purge_due_at
+
+    locked = Organization.objects.select_for_update().get(pk=organization.pk)
+    if locked.status != Organization.Status.CANCELLED:
+        raise OrganizationNotCancelled(
+            f"organization {organization.slug!r} is not cancelled"
+        )
+    if timezone.now() >= purge_due_at(locked):
+        raise GracePeriodOver(
+            f"organization {organization.slug!r}: the grace period ended; its"
+            " purge is due"
+        )
+
+    cancelled_days = (timezone.now() - locked.cancelled_at).days
+    organization.status = Organization.Status.ACTIVE
+    organization.cancelled_at = None
+    organization.save(update_fields=["status", "cancelled_at"])
+
+    audit.record_event(
+        Action.ORGANIZATION_REACTIVATED,
+        organization=organization,
+        actor=actor,
+        target=organization,
+        metadata={"cancelled_days": cancelled_days},
+        request=request,
+    )
+    return organization

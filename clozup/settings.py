@@ -67,6 +67,7 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
     "clozup.middleware.TenancyMiddleware",
     "clozup.middleware.SignInPolicyMiddleware",
+    "clozup.middleware.ReadOnlyOrganizationMiddleware",
 ]
 
 ROOT_URLCONF = "clozup.urls"

@@ -21,6 +21,7 @@ from django.template.defaultfilters import filesizeformat
 from audit.actions import Action
 from clozup.lib.storage import encrypted_file_response
 from clozup.models import User
+from clozup.services import ensure_writable
 from crm.models import Attachment, CallRecording
 from crm.services.records import record_change
 
@@ -126,6 +127,7 @@ def store_recording(
 
 
 def _store(model, record, upload, *, actor, allowed, request):
+    ensure_writable(record.organization_id)
     folder = model._meta.model_name
     storage_name, content_type, sha256 = _check_and_store(
         upload, folder=folder, allowed=allowed, text_allowed=model is Attachment

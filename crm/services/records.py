@@ -13,6 +13,7 @@ from django.utils import timezone
 from audit import services as audit
 from audit.actions import Action
 from clozup.models import Organization, User
+from clozup.services import ensure_writable
 from crm.models import Company
 
 
@@ -43,6 +44,7 @@ def create_record(
     form: ModelForm, *, organization: Organization, actor: User, request=None
 ) -> Model:
     """Save a validated form as a new record of the organization; audited."""
+    ensure_writable(organization)
     record = form.save(commit=False)
     record.organization = organization
     if hasattr(record, "owner_id") and record.owner_id is None:
@@ -63,6 +65,7 @@ def update_record(
 ) -> tuple[Model, list[str]]:
     """Save the fields the form changed; returns the record and their names."""
     record = form.instance
+    ensure_writable(record.organization_id)
     if getattr(record, "deleted_at", None) is not None:
         raise RecordDeleted(f"{record._meta.model_name} {record.pk} is deleted")
     model_fields = set(form._meta.fields or [])
@@ -79,6 +82,7 @@ def update_record(
 @transaction.atomic
 def delete_record(record: Model, *, actor: User, request=None) -> Model:
     """Hide the record now; the retention purge removes it later. Audited."""
+    ensure_writable(record.organization_id)
     if record.deleted_at is not None:
         return record
     record.deleted_at = timezone.now()
@@ -89,6 +93,7 @@ def delete_record(record: Model, *, actor: User, request=None) -> Model:
 
 @transaction.atomic
 def restore_record(record: Model, *, actor: User, request=None) -> Model:
+    ensure_writable(record.organization_id)
     if record.deleted_at is None:
         raise RecordNotDeleted(f"{record._meta.model_name} {record.pk} is not deleted")
     record.deleted_at = None
