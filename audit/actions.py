@@ -50,12 +50,26 @@ class Action(models.TextChoices):
     # Exports and data-subject rights
     EXPORT_REQUESTED = "export.requested", "Export requested"
     EXPORT_DOWNLOADED = "export.downloaded", "Export downloaded"
+    EXPORT_COMPLETED = "export.completed", "Export completed"
     DSR_RECEIVED = "dsr.received", "Data-subject request received"
+    DSR_UPDATED = "dsr.updated", "Data-subject request updated"
     DSR_FULFILLED = "dsr.fulfilled", "Data-subject request fulfilled"
     SUBJECT_ERASED = "dsr.subject_erased", "Data subject erased"
     CONSENT_GRANTED = "consent.granted", "Consent granted"
     CONSENT_WITHDRAWN = "consent.withdrawn", "Consent withdrawn"
     UNSUBSCRIBED = "consent.unsubscribed", "Unsubscribed"
+    ADDRESS_SUPPRESSED = "consent.suppressed", "Address suppressed"
+    CAMPAIGN_RECIPIENTS_CHOSEN = (
+        "campaign.recipients_chosen",
+        "Campaign recipients chosen",
+    )
+    CAMPAIGN_SEND_STARTED = "campaign.send_started", "Campaign sending started"
+    CAMPAIGN_SEND_FINISHED = "campaign.send_finished", "Campaign sending finished"
+    DPA_REQUESTED = "compliance.dpa_requested", "DPA requested"
+    SUBPROCESSOR_NOTICES_CHANGED = (
+        "settings.subprocessor_notices_changed",
+        "Sub-processor notices changed",
+    )
 
     # Operations
     SUPPORT_COMMAND_RUN = "support.command_run", "Support command run"

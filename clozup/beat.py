@@ -17,6 +17,12 @@ SCHEDULE = {
         "task": "clozup.prune_backups",
         "schedule": crontab(hour=4, minute=30),
     },
+    # Spent subject exports lose their file; exports left by a lost worker
+    # are queued again.
+    "sweep-subject-exports": {
+        "task": "compliance.sweep_subject_exports",
+        "schedule": crontab(minute="*/15"),
+    },
     # Soft-deleted records two days before their 30-day promise runs out.
     "purge-deleted-records": {
         "task": "compliance.purge_deleted_records",

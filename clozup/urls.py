@@ -19,6 +19,7 @@ urlpatterns = [
     ),
     path("readyz", views.readyz, name="readyz"),
     path("clerk/webhooks/", clerk_views.webhook, name="clerk-webhook"),
+    path("privacy/", include("compliance.urls")),
     path("accounts/", include("clozup.signin.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),

@@ -29,3 +29,19 @@ def csv_rows(rows: Iterable[Iterable]) -> Iterator[str]:
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
+
+
+def _sql_literal(character: str) -> str:
+    return f"'{character}'" if character.isprintable() else f"chr({ord(character)})"
+
+
+def neutralise_sql(expression: str) -> str:
+    """SQL applying `neutralise` to a text expression, for CSVs made by COPY.
+
+    Built from FORMULA_TRIGGERS, so the rule stays the one above.
+    """
+    triggers = ", ".join(_sql_literal(character) for character in FORMULA_TRIGGERS)
+    return (
+        f"CASE WHEN left({expression}, 1) IN ({triggers})"
+        f" THEN '''' || {expression} ELSE {expression} END"
+    )

@@ -1,13 +1,21 @@
+"""Fixtures for the compliance tests: one person known to two organizations."""
+
 import io
 import wave
+from dataclasses import dataclass
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from clozup.celery import app as celery_app
+from clozup.models import Organization, User
 from clozup.tenancy import org_context
-from crm.models import Activity, Deal, Stage
+from crm.models import Activity, Contact, Deal, Lead, Stage
 from crm.services import files
 
+SUBJECT_EMAIL = "jane.roe@subject.example"
+SUBJECT_PHONE = "+44 20 7946 0123"
+SUBJECT_NAME = ("Jane", "Roe")
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n%%EOF\n"
 
 
@@ -17,7 +25,7 @@ def wav_bytes() -> bytes:
         out.setnchannels(1)
         out.setsampwidth(2)
         out.setframerate(8000)
-        out.writeframes(b"\x00\x00" * 800)
+        out.writeframes(b"\x01\x00" * 800)
     return buffer.getvalue()
 
 
@@ -80,3 +88,91 @@ def make_activity():
             return Activity.objects.create(organization=organization, **fields)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counters and pending public requests start empty each test."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def eager_tasks():
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def admin_client(client, admin_a):
+    client.force_login(admin_a)
+    return client
+
+
+@dataclass
+class Person:
+    """Jane Roe: a lead with a note, a call and a file in one organization."""
+
+    organization: Organization
+    record: Lead | Contact
+    activity: Activity
+    deal: Deal
+    attachment: object
+    recording: object
+
+
+def _add_person(organization: Organization, model, uploader: User) -> Person:
+    with org_context(organization):
+        record = model.objects.create(
+            organization=organization,
+            first_name=SUBJECT_NAME[0],
+            last_name=SUBJECT_NAME[1],
+            email=SUBJECT_EMAIL,
+            phone=SUBJECT_PHONE,
+        )
+        link = {model._meta.model_name: record}
+        activity = Activity.objects.create(
+            organization=organization,
+            kind=Activity.Kind.NOTE,
+            subject="First call",
+            body="Asked for a quote for 20 seats.",
+            **link,
+        )
+        stage, _ = Stage.objects.get_or_create(
+            organization=organization, name="Qualified", defaults={"probability": 20}
+        )
+        deal = Deal.objects.create(
+            organization=organization, title="Twenty seats", stage=stage, **link
+        )
+        attachment = files.store_attachment(
+            record, SimpleUploadedFile("quote.pdf", PDF), actor=uploader
+        )
+        recording = files.store_recording(
+            record, SimpleUploadedFile("call.wav", wav_bytes()), actor=uploader
+        )
+    return Person(organization, record, activity, deal, attachment, recording)
+
+
+@pytest.fixture
+def person_in_a(org_a, admin_a):
+    """Jane Roe as a lead of org A."""
+    return _add_person(org_a, Lead, admin_a)
+
+
+@pytest.fixture
+def person_in_b(org_b, make_member):
+    """Jane Roe as a contact of org B."""
+    from clozup.models import Membership
+
+    uploader = make_member(org_b, role=Membership.Role.ADMIN)
+    return _add_person(org_b, Contact, uploader)
+
+
+@pytest.fixture
+def bystander_in_a(org_a, make_lead):
+    """Someone else in org A, who must survive Jane's erasure."""
+    return make_lead(org_a, first_name="Ola", last_name="Nordmann")
