@@ -268,6 +268,7 @@ def test_the_effective_table_shows_every_row_with_the_organizations_terms(
         "recordings",
         "audit_log",
         "backups",
+        "exports",
         "cancelled_account",
     ]
     assert table["recordings"].kept == "18 months" and table["recordings"].custom
