@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 
 from clozup.models import Organization
+from compliance.models import EXPORT_LINK_DAYS
 
 DELETED_RECORDS_PROMISE = timedelta(days=30)
 DELETED_RECORDINGS_PROMISE = timedelta(days=7)
@@ -164,6 +165,13 @@ def effective_table(organization: Organization, overrides=None) -> list[Row]:
             f"{_days(terms.backups)} rolling",
             f"Purged within {_days(terms.backups)} of deletion",
             "prune-backups",
+        ),
+        Row(
+            "exports",
+            "Subject data exports",
+            f"Until downloaded, at most {_days(timedelta(days=EXPORT_LINK_DAYS))}",
+            "File deleted an hour after the download, or when the link expires",
+            "sweep-subject-exports",
         ),
         Row(
             "cancelled_account",

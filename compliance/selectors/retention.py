@@ -12,7 +12,7 @@ from django.db.models.functions import Lower
 
 from clozup.models import Organization
 from compliance import retention
-from compliance.models import LegalHold, RetentionSettings
+from compliance.models import LegalHold, RetentionSettings, SubjectExport
 from crm.models import (
     Attachment,
     CallRecording,
@@ -244,6 +244,23 @@ def list_waiting(organization: Organization, *, now: datetime) -> list[Waiting]:
                 oldest_entry,
                 expires + retention.LATE_AFTER_PERIOD,
                 expires + retention.LATE_AFTER_PERIOD,
+            )
+        )
+
+    # An export's file goes when its link expires; the sweep runs every 15
+    # minutes, so one still there a day later means the job is not running.
+    expired_export = (
+        SubjectExport.objects.exclude(storage_name="")
+        .filter(expires_at__isnull=False)
+        .aggregate(oldest=Min("expires_at"))["oldest"]
+    )
+    if expired_export and expired_export <= now:
+        waiting.append(
+            Waiting(
+                "exports",
+                expired_export,
+                expired_export + retention.LATE_AFTER_PERIOD,
+                expired_export + retention.LATE_AFTER_PERIOD,
             )
         )
 

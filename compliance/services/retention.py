@@ -335,7 +335,7 @@ _SWEEPS = {
 def check_deadlines(
     organization: Organization,
     *,
-    rules: Iterable[str] = (*RULES, "cancelled_account"),
+    rules: Iterable[str] = (*RULES, "exports", "cancelled_account"),
     now: datetime | None = None,
 ) -> list:
     """The rules whose oldest waiting row is past its alarm time; each is

@@ -229,3 +229,26 @@ def test_retention_status_reports_ages_and_fails_when_a_rule_is_late(
         pytest.raises(CommandError, match="1 retention rule"),
     ):
         run("retention_status", "--org", org_a.slug)
+
+
+def test_retention_status_flags_an_expired_export_whose_file_is_still_there(org_a):
+    from compliance.models import SubjectExport
+
+    with org_context(org_a):
+        SubjectExport.objects.create(
+            organization=org_a,
+            status=SubjectExport.Status.READY,
+            subject_hash="0" * 64,
+            storage_name=f"org-{org_a.pk}/exports/x.zip",
+            expires_at=T0,
+        )
+
+    with time_machine.travel(T0 + timedelta(hours=20), tick=False):
+        output = run("retention_status", "--org", org_a.slug)
+    assert "  exports: oldest 0.8 days, deadline in 0.2 days [ok]" in output
+
+    with (
+        time_machine.travel(T0 + timedelta(hours=25), tick=False),
+        pytest.raises(CommandError, match="1 retention rule"),
+    ):
+        run("retention_status", "--org", org_a.slug)

@@ -268,8 +268,30 @@ def test_the_effective_table_shows_every_row_with_the_organizations_terms(
         "recordings",
         "audit_log",
         "backups",
+        "exports",
         "cancelled_account",
     ]
     assert table["recordings"].kept == "18 months" and table["recordings"].custom
     assert table["audit_log"].kept == "90 days (Pro plan)"
     assert table["cancelled_account"].kept.startswith("90 days")
+
+
+def test_a_backup_is_kept_30_days_by_the_nightly_job_then_goes(settings):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import storages
+
+    from clozup import backups
+    from clozup.tasks import prune_backups_task
+
+    settings.BACKUP_RETENTION_DAYS = 30
+    storages["backups"].save(
+        f"db/clozup-{T0:%Y%m%dT%H%M%SZ}.dump", ContentFile(b"dump")
+    )
+
+    with time_machine.travel(T0 + timedelta(days=30) - MINUTE, tick=False):
+        assert prune_backups_task() == 0
+    assert len(backups.list_backups()) == 1
+
+    with time_machine.travel(T0 + timedelta(days=30) + MINUTE, tick=False):
+        assert prune_backups_task() == 1
+    assert backups.list_backups() == []
