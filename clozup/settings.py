@@ -31,6 +31,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # allauth's passkey and session lists load it.
+    "django.contrib.humanize",
     "django_htmx",
     "csp",
     "allauth",

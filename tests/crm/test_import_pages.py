@@ -148,3 +148,12 @@ def test_the_import_size_limit_is_a_setting(rep_client, settings):
     response = upload(rep_client)
 
     assert "larger than the 10\xa0bytes limit" in response.content.decode()
+
+
+def test_a_kind_that_does_not_exist_is_refused_on_the_mapping_page(rep_client, org_a):
+    detail = upload(rep_client).url
+
+    response = rep_client.post(detail, {"kind_0": "spaceships"})
+
+    assert response.status_code == 200
+    assert b"Select a valid choice" in response.content
