@@ -59,9 +59,14 @@ def _read(response) -> bytes:
 
 
 def _walk(client: Client, pool: Pool, methods, *, login=None) -> tuple[list, int]:
-    """Call every URL; returns (problems, number of requests)."""
+    """Call every URL; returns (problems, number of requests).
+
+    `pool.marked_pages` counts the answers that showed B's marker, which only
+    B's own member may see (and must, or the leak check proves nothing).
+    """
     problems = []
     count = 0
+    pool.marked_pages = 0
     form = hostile_form(pool)
     for _, url, first in walk_urls(pool):
         for method in methods if first else methods[:2]:
@@ -84,6 +89,7 @@ def _walk(client: Client, pool: Pool, methods, *, login=None) -> tuple[list, int
             if response.status_code >= 500:
                 problems.append((method, url, response.status_code))
             leaked = any(secret in body.lower() for secret in SECRETS)
+            pool.marked_pages += leaked
             if leaked and login is not pool.owner_login:
                 problems.append((method, url, "shows organization B's data"))
     return problems, count
@@ -144,3 +150,4 @@ def test_the_owning_organizations_member_gets_no_server_error(foreign_pool):
     )
 
     assert not problems, _listed(problems)
+    assert foreign_pool.marked_pages > 50

@@ -93,6 +93,7 @@ class Pool:
     ids_by_model: dict[str, list[str]]
     slug: str
     owner_login: object = None
+    marked_pages: int = 0
 
     @classmethod
     def of(cls, organization: Organization) -> "Pool":
