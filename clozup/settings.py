@@ -31,6 +31,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # allauth's passkey and session lists load it.
+    "django.contrib.humanize",
     "django_htmx",
     "csp",
     "allauth",
@@ -405,6 +407,9 @@ WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool(
 
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=25 * 1024 * 1024)
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=100 * 1024 * 1024)
+# Rows per imported file: a job holds a file's cleaned rows in memory, and a
+# worker must not run out of it (about 1 KiB per row).
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=500_000)
 # Django refuses larger request bodies held in memory; files stream to disk.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # The key ring for application-level encryption: `ID:KEY` entries, newest

@@ -265,7 +265,11 @@ class ImportMappingForm(forms.Form):
         self.files = files
         kinds = [(k.value, k.value.capitalize()) for k in layouts.Kind]
         for index, entry in enumerate(files):
-            kind = layouts.Kind(self.data.get(f"kind_{index}") or entry["kind"])
+            # A posted kind that is not one falls back to the file's, and the
+            # kind field's own validation names the error.
+            posted = self.data.get(f"kind_{index}")
+            valid = posted in {k.value for k in layouts.Kind}
+            kind = layouts.Kind(posted if valid else entry["kind"])
             self.fields[f"kind_{index}"] = forms.ChoiceField(
                 label=f"{entry['name']} holds", choices=kinds, initial=entry["kind"]
             )

@@ -161,6 +161,16 @@ def rep_b(org_b, make_member):
     return make_member(org_b, role=Membership.Role.REP)
 
 
+@pytest.fixture
+def eager_tasks():
+    """Run Celery tasks in-process when enqueued (no worker in these tests)."""
+    from clozup.celery import app as celery_app
+
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
 # Sales records --------------------------------------------------------------
 
 

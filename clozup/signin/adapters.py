@@ -19,6 +19,7 @@ from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
 
@@ -82,6 +83,20 @@ def _came_through(request, user, sso) -> bool:
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    def get_app(self, request, provider, client_id=None):
+        """The provider's app, or 404 when it is not configured.
+
+        Google and Microsoft are installed whether or not the environment
+        configures them; their sign-in URLs then name a provider that has no
+        app, which is a page that does not exist, not a server error.
+        """
+        from allauth.socialaccount.models import SocialApp
+
+        try:
+            return super().get_app(request, provider, client_id=client_id)
+        except SocialApp.DoesNotExist:
+            raise Http404("sign-in provider not configured") from None
+
     def list_apps(self, request, provider=None, client_id=None):
         apps = super().list_apps(request, provider=provider, client_id=client_id)
         sso = selectors.find_sso_for_provider(provider, client_id)

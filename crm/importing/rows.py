@@ -9,6 +9,7 @@ column and reason.
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -151,23 +152,124 @@ def product_key(name: str) -> str:
     return "~" + "".join(ch for ch in name.lower() if ch.isalnum())
 
 
-def open_table(stream, *, filename: str) -> Table:
-    """Read CSV text from a binary stream: UTF-8 (BOM allowed), any line end."""
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+class UnreadableFile(ValueError):
+    """The file is not CSV text we can read; the message names file and line."""
+
+    def __init__(self, filename: str, line: int, reason: str):
+        super().__init__(f"{filename}, line {line}: {reason}")
+        self.file = filename
+        self.line = line
+        self.reason = reason
+
+
+# Starts of compressed archives and other binary files that are not CSV.
+BINARY_SIGNATURES = {
+    b"PK\x03\x04": "a ZIP archive",
+    b"\x1f\x8b": "a gzip archive",
+    b"BZh": "a bzip2 archive",
+    b"7z\xbc\xaf\x27\x1c": "a 7-Zip archive",
+    b"\xfd7zXZ\x00": "an xz archive",
+    b"%PDF": "a PDF document",
+    b"\xd0\xcf\x11\xe0": "an old Office document",
+}
+
+
+def open_table(stream, *, filename: str, max_rows: int = 0) -> Table:
+    """Read CSV text from a binary stream: UTF-8 (BOM allowed), any line end.
+
+    Raises `UnreadableFile`, naming the line, for a binary or compressed
+    file, text that is not UTF-8, a field longer than the csv module's limit,
+    a NUL character, a header that names a column twice or, with `max_rows`,
+    more rows than that; the header is checked here, later lines as the rows
+    are read.
+    """
+    if stream.seekable():
+        head = stream.read(8)
+        stream.seek(0)
+        for signature, description in BINARY_SIGNATURES.items():
+            if head.startswith(signature):
+                raise UnreadableFile(filename, 1, f"{description}, not a CSV file")
+
+    # Bytes that are not UTF-8 become lone surrogates, found below with the
+    # line they are on (a strict decoder fails a whole chunk ahead of it).
+    text = io.TextIOWrapper(
+        stream, encoding="utf-8-sig", errors="surrogateescape", newline=""
+    )
     reader = csv.reader(text)
-    try:
-        headers = [h.strip() for h in next(reader)]
-    except StopIteration:
-        headers = []
+    with _ReadErrors(filename, reader):
+        try:
+            headers = [h.strip() for h in next(reader)]
+        except StopIteration:
+            headers = []
+    _check_text(filename, 1, headers)
+    _check_headers(filename, headers)
 
     def rows():
         line = reader.line_num
-        for cells in reader:
-            start, line = line + 1, reader.line_num
-            if any(cell.strip() for cell in cells):
-                yield start, cells
+        with _ReadErrors(filename, reader):
+            for count, cells in enumerate(reader, start=1):
+                start, line = line + 1, reader.line_num
+                if max_rows and count > max_rows:
+                    raise UnreadableFile(
+                        filename, start, f"more than {max_rows:,} rows; split the file"
+                    )
+                _check_text(filename, start, cells)
+                if any(cell.strip() for cell in cells):
+                    yield start, cells
 
     return Table(headers=headers, rows=rows(), text=text)
+
+
+NOT_TEXT = re.compile("[\x00\udc80-\udcff]")
+
+
+def _check_text(filename: str, line: int, cells: list[str]) -> None:
+    found = NOT_TEXT.search("\x1f".join(cells))
+    if found is None:
+        return
+    if found.group() == "\x00":
+        raise UnreadableFile(filename, line, "binary data (a NUL byte), not text")
+    raise UnreadableFile(filename, line, "not UTF-8 text (save the file as UTF-8)")
+
+
+class _ReadErrors:
+    """Turns CSV errors into `UnreadableFile` naming the line."""
+
+    def __init__(self, filename: str, reader):
+        self.filename = filename
+        self.reader = reader
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        # The reader has counted the line it failed on.
+        line = max(self.reader.line_num, 1)
+        if isinstance(error, csv.Error):
+            raise UnreadableFile(self.filename, line, _csv_reason(error)) from None
+        return False
+
+
+def _csv_reason(error: csv.Error) -> str:
+    message = str(error)
+    if "field larger than field limit" in message:
+        return f"a field longer than {csv.field_size_limit():,} characters"
+    return f"not valid CSV ({message})"
+
+
+def _check_headers(filename: str, headers: list[str]) -> None:
+    seen: dict[str, int] = {}
+    for position, header in enumerate(headers, start=1):
+        if not header:
+            continue
+        earlier = seen.setdefault(header.lower(), position)
+        if earlier != position:
+            raise UnreadableFile(
+                filename,
+                1,
+                f"the column {header!r} appears twice (columns {earlier} and"
+                f" {position}); rename or remove one",
+            )
 
 
 @dataclass

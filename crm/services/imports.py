@@ -29,7 +29,13 @@ from clozup.tenancy import org_context
 from crm.importing import layouts
 from crm.importing.layouts import Kind, Layout
 from crm.importing.loading import Loader
-from crm.importing.rows import Directory, RowCleaner, open_table, product_key
+from crm.importing.rows import (
+    Directory,
+    RowCleaner,
+    UnreadableFile,
+    open_table,
+    product_key,
+)
 from crm.models import ImportJob, Product, SalesAgent, Stage
 from crm.services.files import display_name
 
@@ -56,6 +62,8 @@ class ImportReport:
     decisions: list[dict] = field(default_factory=list)
     committed: bool = False
     dry_run: bool = False
+    # Set when a file could not be read to its end: nothing was imported.
+    unreadable: str = ""
 
     @property
     def rows_read(self) -> int:
@@ -77,6 +85,7 @@ class ImportReport:
             "decisions": self.decisions,
             "committed": self.committed,
             "dry_run": self.dry_run,
+            "unreadable": self.unreadable,
         }
 
 
@@ -142,20 +151,21 @@ def import_files(
     """Import the files into the organization and report what happened.
 
     Opens its own organization context. Nothing is written when any row is
-    rejected, unless `allow_partial`; a dry run writes nothing either way.
+    rejected, unless `allow_partial`, nor when a file cannot be read to its
+    end (`report.unreadable` names file and line); a dry run writes nothing.
     The audit log gets `import.completed` with the counts in the import's own
     transaction, or `import.failed` when rejected rows stopped it.
     """
     report = ImportReport(dry_run=dry_run)
     organization_id = getattr(organization, "pk", organization)
-    for source in sources:
-        if source.layout is None:
-            with source.open() as stream:
-                _, source.layout = inspect_file(stream, filename=source.name)
-    ordered = sorted(sources, key=lambda s: layouts.LOAD_ORDER.index(s.layout.kind))
-    logger.info("import started", extra={"files": len(ordered)})
 
     try:
+        for source in sources:
+            if source.layout is None:
+                with source.open() as stream:
+                    _, source.layout = inspect_file(stream, filename=source.name)
+        ordered = sorted(sources, key=lambda s: layouts.LOAD_ORDER.index(s.layout.kind))
+        logger.info("import started", extra={"files": len(ordered)})
         with org_context(organization_id):
             directory = build_directory()
             for source in ordered:
@@ -165,7 +175,11 @@ def import_files(
                 raise ImportRejected
             report.committed = True
             _record_import(Action.IMPORT_COMPLETED, organization_id, report, actor)
-    except ImportRejected:
+    except (ImportRejected, UnreadableFile) as error:
+        if isinstance(error, UnreadableFile):
+            # A file read only in part is never imported in part: the
+            # exception left the organization's transaction and undid it.
+            _reject_file(report, error)
         report.committed = False
         if not dry_run:
             with org_context(organization_id):
@@ -180,6 +194,15 @@ def import_files(
         },
     )
     return report
+
+
+def _reject_file(report: ImportReport, error: UnreadableFile) -> None:
+    report.rejections.insert(
+        0,
+        {"file": error.file, "line": error.line, "column": "", "reason": error.reason},
+    )
+    report.rejected_count += 1
+    report.unreadable = str(error)
 
 
 def _record_import(action, organization_id, report, actor) -> None:
@@ -203,7 +226,9 @@ def _import_one(organization_id, source, directory, report, progress) -> None:
         _refresh_products(directory)
     cleaner = RowCleaner(layout, directory, filename=source.name)
     with source.open() as stream:
-        table = open_table(stream, filename=source.name)
+        table = open_table(
+            stream, filename=source.name, max_rows=settings.IMPORT_MAX_ROWS
+        )
 
         def tick(rows):
             if progress:
@@ -281,12 +306,13 @@ def create_import_job(
                 raise ImportFileRejected(
                     f"{display_name(upload.name)}: larger than the {limit} limit"
                 )
+            _check_row_count(upload)
             upload.seek(0)
             try:
                 headers, layout = inspect_file(upload, filename=upload.name)
-            except UnicodeDecodeError:
+            except UnreadableFile as error:
                 raise ImportFileRejected(
-                    f"{display_name(upload.name)}: not a UTF-8 CSV file"
+                    f"{display_name(upload.name)}, line {error.line}: {error.reason}"
                 ) from None
             if not headers:
                 raise ImportFileRejected(f"{display_name(upload.name)}: no header row")
@@ -313,6 +339,18 @@ def create_import_job(
         for entry in entries:
             storage.delete(entry["storage_name"])
         raise
+
+
+def _check_row_count(upload: UploadedFile) -> None:
+    """Refuse a file with more lines than a job may import, before storing it."""
+    upload.seek(0)
+    lines = sum(chunk.count(b"\n") for chunk in upload.chunks())
+    # One line is the header; a last line without a newline is not counted.
+    if lines - 1 > settings.IMPORT_MAX_ROWS:
+        raise ImportFileRejected(
+            f"{display_name(upload.name)}: about {lines - 1:,} rows; the limit is"
+            f" {settings.IMPORT_MAX_ROWS:,} per file, so split the file"
+        )
 
 
 def remap_files(files: list[dict], choices) -> list[dict]:

@@ -139,7 +139,7 @@ def test_a_file_that_is_not_utf8_text_is_refused_at_upload(rep_client, org_a):
     response = upload(rep_client, content=b"\xff\xfe\x00\x00binary", name="x.csv")
 
     assert response.status_code == 200
-    assert "not a UTF-8 CSV file" in response.content.decode()
+    assert "x.csv, line 1: not UTF-8 text" in response.content.decode()
 
 
 def test_the_import_size_limit_is_a_setting(rep_client, settings):
@@ -148,3 +148,12 @@ def test_the_import_size_limit_is_a_setting(rep_client, settings):
     response = upload(rep_client)
 
     assert "larger than the 10\xa0bytes limit" in response.content.decode()
+
+
+def test_a_kind_that_does_not_exist_is_refused_on_the_mapping_page(rep_client, org_a):
+    detail = upload(rep_client).url
+
+    response = rep_client.post(detail, {"kind_0": "spaceships"})
+
+    assert response.status_code == 200
+    assert b"Select a valid choice" in response.content

@@ -5,6 +5,7 @@ from django.core.management.base import CommandError
 from audit import services as audit
 from clozup.lib.commands import SupportCommand
 from crm.importing import layouts
+from crm.importing.rows import UnreadableFile
 from crm.services import imports
 
 SHOWN_REJECTIONS = 50
@@ -60,6 +61,8 @@ class Command(SupportCommand):
         )
 
         self._print(report)
+        if report.unreadable:
+            raise CommandError(f"nothing imported: {report.unreadable}")
         if report.rejected_count and not partial:
             raise CommandError(
                 f"nothing imported: {report.rejected_count} rows rejected"
@@ -79,7 +82,10 @@ class Command(SupportCommand):
         if not path.is_file():
             raise CommandError(f"FILE: {path} is not a readable file")
         with path.open("rb") as stream:
-            headers, layout = imports.inspect_file(stream, filename=path.name)
+            try:
+                headers, layout = imports.inspect_file(stream, filename=path.name)
+            except UnreadableFile as error:
+                raise CommandError(f"FILE: {error}") from None
         if kind or overrides:
             chosen = layouts.Kind(kind) if kind else layout.kind
             allowed = {name for name, _ in layouts.choices_for(chosen)}
