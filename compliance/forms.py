@@ -3,6 +3,7 @@ from django import forms
 from crm.models import Campaign, Lead
 
 from .models import DpaRequest
+from .models.consent import Channel, LawfulBasis, Purpose
 
 
 class CampaignForm(forms.ModelForm):
@@ -54,3 +55,19 @@ class DpaRequestForm(forms.ModelForm):
             "signatory_email",
         ]
         widgets = {"company_address": forms.Textarea(attrs={"rows": 3})}
+
+
+class ConsentGrantForm(forms.Form):
+    """An admin records a new lawful basis for contacting a person."""
+
+    channel = forms.ChoiceField(choices=Channel.choices)
+    purpose = forms.ChoiceField(choices=Purpose.choices)
+    lawful_basis = forms.ChoiceField(
+        choices=[c for c in LawfulBasis.choices if c[0] != LawfulBasis.NONE]
+    )
+    text_shown = forms.CharField(
+        label="Evidence",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="What the person agreed to, or why the basis applies.",
+    )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import outreach
+from .views import consent, outreach
 
 app_name = "compliance"
 
@@ -20,4 +20,9 @@ urlpatterns = [
         name="campaign-progress",
     ),
     path("unsubscribe/<str:token>/", outreach.unsubscribe, name="unsubscribe"),
+    path(
+        "consent/<str:kind>/<int:pk>/grant/",
+        consent.record_grant,
+        name="consent-grant",
+    ),
 ]
