@@ -8,6 +8,7 @@ from clozup.signin.clerk import views as clerk_views
 
 urlpatterns = [
     path("", include("crm.urls")),
+    path("", include("compliance.urls")),
     path(
         "organizations/switch/", views.switch_organization, name="switch-organization"
     ),
@@ -19,7 +20,6 @@ urlpatterns = [
     ),
     path("readyz", views.readyz, name="readyz"),
     path("clerk/webhooks/", clerk_views.webhook, name="clerk-webhook"),
-    path("privacy/", include("compliance.urls")),
     path("accounts/", include("clozup.signin.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),

@@ -1,6 +1,7 @@
 """Admin Panel: data-subject requests, subject exports, erasure receipts, the
 export of the whole organization; retention settings, the account's
-cancellation or reactivation, and legal holds."""
+cancellation or reactivation, and legal holds; the DPA request and the
+sub-processor change notices."""
 
 from datetime import timedelta
 
@@ -27,12 +28,14 @@ from compliance.models import (
     NEARING_DAYS,
     DataSubjectRequest,
     DataSubjectRequestEvent,
+    DpaRequest,
     ErasureReceipt,
     LegalHold,
     RetentionSettings,
     SubjectExport,
+    SubProcessorNoticeSubscription,
 )
-from compliance.services import erasure, exports, lifecycle, org_export
+from compliance.services import erasure, exports, lifecycle, org_export, transparency
 from compliance.services import requests as services
 from compliance.services import retention as retention_services
 
@@ -560,3 +563,74 @@ class LegalHoldAdmin(ReauthenticatedAdminMixin, OrganizationModelAdmin):
         actions.pop("delete_selected", None)
         actions.pop("restore_selected", None)
         return actions
+
+
+@admin.register(DpaRequest)
+class DpaRequestAdmin(OrganizationModelAdmin):
+    """Paid plans request a data processing agreement here; Clozup's privacy
+    team is told and sends it for signature. A request is not edited."""
+
+    list_display = ("created_at", "legal_name", "status", "requested_by")
+    fields = (
+        "legal_name",
+        "company_address",
+        "signatory_name",
+        "signatory_title",
+        "signatory_email",
+        "status",
+    )
+    readonly_fields = ("status",)
+
+    def has_add_permission(self, request):
+        organization = getattr(request, "organization", None)
+        paid = organization is not None and organization.plan in transparency.PAID_PLANS
+        return paid and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            raise PermissionDenied("a DPA request is not edited")
+        fields = {name: form.cleaned_data[name] for name in self.fields[:-1]}
+        try:
+            saved = transparency.request_dpa(
+                request.organization, actor=request.user, **fields
+            )
+        except transparency.DpaNeedsPaidPlan as error:
+            raise PermissionDenied(str(error)) from None
+        obj.pk = saved.pk
+        messages.info(request, "We will send the DPA for signature to the signatory.")
+
+
+@admin.register(SubProcessorNoticeSubscription)
+class SubProcessorNoticeAdmin(OrganizationModelAdmin):
+    """Adding the entry opts the organization's admins in to an email when the
+    sub-processor list changes; deleting it opts them out."""
+
+    list_display = ("__str__", "created_by", "created_at")
+    fields = ()
+
+    def has_add_permission(self, request):
+        existing = SubProcessorNoticeSubscription.objects.exists()
+        return not existing and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        transparency.set_sub_processor_notices(
+            request.organization, subscribed=True, actor=request.user
+        )
+        obj.pk = SubProcessorNoticeSubscription.objects.get().pk
+
+    def delete_model(self, request, obj):
+        transparency.set_sub_processor_notices(
+            request.organization, subscribed=False, actor=request.user
+        )
+
+    def delete_queryset(self, request, queryset):
+        self.delete_model(request, None)

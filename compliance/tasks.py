@@ -9,12 +9,13 @@ beat, a retried message) logs that and returns "skipped".
 import logging
 
 from celery import shared_task
+from django.db import OperationalError
 
 from clozup.celery import app, organization_task
 from clozup.models import Organization
 from clozup.tenancy import org_context
 from compliance.models import SubjectExport
-from compliance.services import exports, lifecycle
+from compliance.services import exports, lifecycle, outreach, transparency
 from compliance.services import retention as retention_services
 
 logger = logging.getLogger(__name__)
@@ -48,9 +49,6 @@ def sweep_subject_exports_task() -> None:
             logger.warning(
                 "stalled subject exports requeued", extra={"count": len(stalled)}
             )
-
-
-logger = logging.getLogger(__name__)
 
 
 def _sweep(rule: str) -> dict:
@@ -92,3 +90,22 @@ def purge_cancelled_organizations_task() -> dict:
         logger.info("organization purge already running")
         return {"skipped": True}
     return {"organizations": len(purged)}
+
+
+@organization_task(
+    name="compliance.send_campaign",
+    atomic=False,
+    autoretry_for=(OperationalError,),
+    max_retries=3,
+    retry_backoff=True,
+)
+def send_campaign_task(organization_id: int, campaign_id: int) -> dict[str, int]:
+    """Send a campaign's queued messages. A rerun (a retry, or a redelivery
+    after the worker died) sends only what no run has claimed yet."""
+    return outreach.send_campaign(organization_id, campaign_id)
+
+
+@app.task(name="compliance.notify_sub_processor_change")
+def notify_sub_processor_change_task(change_id: int) -> int:
+    """Announce a sub-processor change; a change already announced is skipped."""
+    return transparency.notify_sub_processor_change(change_id)

@@ -1,15 +1,43 @@
 from django.urls import path
 
-from compliance import views
+from .views import consent, outreach, public, requests
 
 app_name = "compliance"
 
 urlpatterns = [
-    path("request/<slug:slug>/", views.public_request, name="request-form"),
+    path("security/", public.security_page, name="security"),
+    path("privacy/", public.privacy_page, name="privacy"),
+    path("subprocessors/", public.sub_processors, name="sub-processors"),
+    path(".well-known/security.txt", public.security_txt, name="security-txt"),
+    path("privacy/request/<slug:slug>/", requests.public_request, name="request-form"),
     path(
-        "request/<slug:slug>/confirm/<str:token>/",
-        views.confirm_request,
+        "privacy/request/<slug:slug>/confirm/<str:token>/",
+        requests.confirm_request,
         name="request-confirm",
     ),
-    path("exports/<uuid:public_id>/", views.export_download, name="export-download"),
+    path(
+        "privacy/exports/<uuid:public_id>/",
+        requests.export_download,
+        name="export-download",
+    ),
+    path("campaigns/", outreach.campaign_list, name="campaign-list"),
+    path("campaigns/new/", outreach.campaign_create, name="campaign-create"),
+    path("campaigns/<int:pk>/", outreach.campaign_detail, name="campaign-detail"),
+    path(
+        "campaigns/<int:pk>/recipients/",
+        outreach.campaign_recipients,
+        name="campaign-recipients",
+    ),
+    path("campaigns/<int:pk>/start/", outreach.campaign_start, name="campaign-start"),
+    path(
+        "campaigns/<int:pk>/progress/",
+        outreach.campaign_progress,
+        name="campaign-progress",
+    ),
+    path("unsubscribe/<str:token>/", outreach.unsubscribe, name="unsubscribe"),
+    path(
+        "consent/<str:kind>/<int:pk>/grant/",
+        consent.record_grant,
+        name="consent-grant",
+    ),
 ]
