@@ -111,6 +111,18 @@ TEXT_TYPES = {"text"}
 # Opt-out flags of a leads file that become consent ledger events.
 FLAG_COLUMNS = ("do_not_email", "do_not_call")
 
+# Staging columns that the statements below join or match on.
+ANALYZED = ("external_id", "email", "name", "company_name", "parent_name")
+
+# The table each kind's staged rows become; products and teams upsert on
+# their names and need no ids in advance.
+TARGETS = {
+    Kind.COMPANIES: "crm_company",
+    Kind.CONTACTS: "crm_contact",
+    Kind.LEADS: "crm_lead",
+    Kind.DEALS: "crm_deal",
+}
+
 # Columns the SQL below reads whether or not the file had them (NULL if not).
 ALWAYS_STAGED = {
     Kind.COMPANIES: {"external_id", "website"},
@@ -131,19 +143,43 @@ class Loader:
 
     # Staging ------------------------------------------------------------------
 
-    def stage(self, records: list[dict], columns: list[str]) -> str:
+    def stage(
+        self,
+        records: list[dict],
+        columns: list[str],
+        *,
+        target: str | None = None,
+        with_company: bool = False,
+    ) -> str:
+        """COPY the records into a new temporary table and return its name.
+
+        With a `target`, every staged row draws its would-be id from that
+        table's sequence as it is copied (`target_id`, `is_new` true), so no
+        statement has to rewrite the whole staging table afterwards; matching
+        turns a row into a match (`is_new` false) and the id it drew is left
+        unused, a gap like those of a rolled-back insert.
+        """
         table = f"import_stage_{next(_names)}"
         definition = ", ".join(f"{c} {COLUMN_TYPES[c]}" for c in columns)
+        new_id = "NULL"
+        if target is not None:
+            self.cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [target])
+            sequence = self.cursor.fetchone()[0]
+            new_id = f"nextval('{sequence}'::regclass)"
         self.cursor.execute(
             f"CREATE TEMP TABLE {table} ({definition}, company_id bigint,"
-            " target_id bigint, is_new boolean NOT NULL DEFAULT false)"
-            " ON COMMIT DROP"
+            f" target_id bigint DEFAULT {new_id},"
+            " is_new boolean NOT NULL DEFAULT true) ON COMMIT DROP"
         )
+        copied = [*columns, "company_id"] if with_company else columns
         raw = self.cursor.cursor
-        with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        with raw.copy(f"COPY {table} ({', '.join(copied)}) FROM STDIN") as copy:
+            write = copy.write_row
             for record in records:
-                copy.write_row([record.get(c) for c in columns])
-        self.cursor.execute(f"ANALYZE {table}")
+                write([record.get(c) for c in copied])
+        # Statistics only for the columns that rows are matched on.
+        keys = [c for c in ANALYZED if c in columns]
+        self.cursor.execute(f"ANALYZE {table} ({', '.join(keys or ['target_id'])})")
         return table
 
     def drop(self, table: str) -> None:
@@ -161,7 +197,7 @@ class Loader:
     def _match(self, table: str, target: str, *, by_email: bool) -> None:
         self.cursor.execute(
             f"""
-            UPDATE {table} s SET target_id = t.id
+            UPDATE {table} s SET target_id = t.id, is_new = false
             FROM {target} t
             WHERE s.external_id <> '' AND t.external_id = s.external_id
             """
@@ -169,14 +205,14 @@ class Loader:
         if by_email:
             self.cursor.execute(
                 f"""
-                UPDATE {table} s SET target_id = t.id
+                UPDATE {table} s SET target_id = t.id, is_new = false
                 FROM (
                     SELECT DISTINCT ON (lower(email)) id, lower(email) AS email,
                            external_id
                     FROM {target} WHERE email <> ''
                     ORDER BY lower(email), deleted_at NULLS FIRST, id
                 ) t
-                WHERE s.target_id IS NULL AND s.email <> '' AND t.email = s.email
+                WHERE s.is_new AND s.email <> '' AND t.email = s.email
                   AND (s.external_id = '' OR t.external_id = '')
                 """
             )
@@ -195,11 +231,6 @@ class Loader:
         insert_only = insert_only or {}
         stored = [c for c in columns if c not in NOT_STORED]
 
-        self.cursor.execute(
-            f"UPDATE {table} SET target_id = nextval(pg_get_serial_sequence(%s, 'id')),"
-            " is_new = true WHERE target_id IS NULL",
-            [target],
-        )
         insert_columns = ["id", "organization_id", *stored, *insert_only]
         select = [
             "target_id",
@@ -260,23 +291,46 @@ class Loader:
             return "t.details || coalesce(s.details, '{}'::jsonb)"
         return f"coalesce(s.{column}, t.{column})"
 
-    def _link_companies(self, table: str) -> int:
-        """Find or create each row's company by name and web site."""
-        org = self.organization_id
+    def _link_companies(self, records: list[dict]) -> int:
+        """Find or create each record's company by name and web site.
+
+        Works on the file's distinct (name, web site) pairs, not on its rows,
+        and writes `company_id` into each record before the records are
+        staged; returns how many companies were created.
+        """
+        pairs: dict[tuple[str, str], int] = {}
+        for record in records:
+            if name := record.get("company_name"):
+                pairs.setdefault((name, record.get("website") or ""), record["line"])
+        if not pairs:
+            return 0
+
+        table = f"import_companies_{next(_names)}"
+        self.cursor.execute(
+            f"CREATE TEMP TABLE {table} (line integer, company_name text,"
+            " website text) ON COMMIT DROP"
+        )
+        raw = self.cursor.cursor
+        columns = "line, company_name, website"
+        with raw.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for (name, website), line in pairs.items():
+                copy.write_row((line, name, website))
+        self.cursor.execute(f"ANALYZE {table}")
+
         stored_key = WEBSITE_KEY.format("c.website")
-        staged_key = WEBSITE_KEY.format("coalesce(n.website, '')")
-        row_key = WEBSITE_KEY.format("coalesce(website, '')")
+        staged_key = WEBSITE_KEY.format("n.website")
+        row_key = WEBSITE_KEY.format("website")
+        pair_key = WEBSITE_KEY.format("s.website")
         self.cursor.execute(
             f"""
             INSERT INTO crm_company
                 (organization_id, name, website, industry, country, city,
                  description, external_id, created_at, updated_at)
-            SELECT %s, n.company_name, coalesce(n.website, ''), '', '', '', '', '',
-                   now(), now()
+            SELECT %s, n.company_name, n.website, '', '', '', '', '', now(), now()
             FROM (
                 SELECT DISTINCT ON (lower(company_name), {row_key})
                        company_name, website
-                FROM {table} WHERE company_name <> ''
+                FROM {table}
                 ORDER BY lower(company_name), {row_key}, line
             ) n
             WHERE NOT EXISTS (
@@ -285,22 +339,28 @@ class Loader:
                   AND {stored_key} = {staged_key}
             )
             """,
-            [org],
+            [self.organization_id],
         )
         created = self.cursor.rowcount
+
         self.cursor.execute(
             f"""
-            UPDATE {table} s SET company_id = c.id
-            FROM (
-                SELECT DISTINCT ON (lower(name), {WEBSITE_KEY.format("website")})
-                       id, lower(name) AS name, {WEBSITE_KEY.format("website")} AS site
-                FROM crm_company WHERE deleted_at IS NULL
-                ORDER BY lower(name), {WEBSITE_KEY.format("website")}, id
-            ) c
-            WHERE s.company_name <> '' AND c.name = lower(s.company_name)
-              AND c.site = {WEBSITE_KEY.format("coalesce(s.website, '')")}
+            SELECT s.company_name, s.website, c.id
+            FROM {table} s JOIN (
+                SELECT DISTINCT ON (lower(name), {row_key})
+                       id, lower(name) AS name, {row_key} AS site
+                FROM crm_company
+                WHERE deleted_at IS NULL
+                  AND lower(name) IN (SELECT lower(company_name) FROM {table})
+                ORDER BY lower(name), {row_key}, id
+            ) c ON c.name = lower(s.company_name) AND c.site = {pair_key}
             """
         )
+        found = {(name, website): pk for name, website, pk in self.cursor.fetchall()}
+        for record in records:
+            if name := record.get("company_name"):
+                record["company_id"] = found.get((name, record.get("website") or ""))
+        self.drop(table)
         return created
 
     # One function per kind --------------------------------------------------------
@@ -308,10 +368,17 @@ class Loader:
     def load(self, kind: Kind, records: list[dict]) -> Counts:
         if not records:
             return Counts()
-        present = {c for r in records for c in r} | ALWAYS_STAGED.get(kind, set())
+        present = set().union(*records) | ALWAYS_STAGED.get(kind, set())
         columns = sorted(present & set(COLUMN_TYPES))
-        table = self.stage(records, columns)
+        # Leads and contacts find their companies before they are staged.
+        with_company = kind in (Kind.LEADS, Kind.CONTACTS)
+        companies = self._link_companies(records) if with_company else 0
+        table = self.stage(
+            records, columns, target=TARGETS.get(kind), with_company=with_company
+        )
         counts = getattr(self, f"_load_{kind.value}")(table, columns)
+        if with_company:
+            counts.extra["companies_created"] = companies
         self.drop(table)
         return counts
 
@@ -323,13 +390,13 @@ class Loader:
         site = WEBSITE_KEY.format("website")
         self.cursor.execute(
             f"""
-            UPDATE {table} s SET target_id = t.id FROM (
+            UPDATE {table} s SET target_id = t.id, is_new = false FROM (
                 SELECT DISTINCT ON (lower(name), {site})
                        id, lower(name) AS name, {site} AS site
                 FROM crm_company WHERE external_id = ''
                 ORDER BY lower(name), {site}, deleted_at NULLS FIRST, id
             ) t
-            WHERE s.target_id IS NULL AND t.name = lower(s.name)
+            WHERE s.is_new AND t.name = lower(s.name)
               AND t.site = {WEBSITE_KEY.format("coalesce(s.website, '')")}
             """
         )
@@ -441,14 +508,12 @@ class Loader:
         return counts
 
     def _load_contacts(self, table, columns) -> Counts:
-        companies = self._link_companies(table) if "company_name" in columns else 0
         self._match(table, "crm_contact", by_email="email" in columns)
         stage_columns = [c for c in columns if c not in ("company_name", "website")]
         defaults = self._blank_defaults("crm_contact", stage_columns)
         counts = self._upsert_with_company(
             table, "crm_contact", stage_columns, defaults
         )
-        counts.extra["companies_created"] = companies
         return counts
 
     def _upsert_with_company(self, table, target, columns, defaults) -> Counts:
@@ -469,12 +534,10 @@ class Loader:
         return counts
 
     def _load_leads(self, table, columns) -> Counts:
-        companies = self._link_companies(table) if "company_name" in columns else 0
         self._match(table, "crm_lead", by_email="email" in columns)
         stage_columns = [c for c in columns if c != "website"]
         defaults = self._blank_defaults("crm_lead", stage_columns)
         counts = self._upsert_with_company(table, "crm_lead", stage_columns, defaults)
-        counts.extra["companies_created"] = companies
         counts.extra.update(self._after_leads_loaded(table, columns))
         return counts
 

@@ -7,6 +7,7 @@ column and reason.
 """
 
 import csv
+import functools
 import io
 import json
 import re
@@ -83,6 +84,10 @@ LEAD_STATUS_WORDS = {
 
 REJECTIONS_KEPT = 1000
 
+# One encoder for every row: `json.dumps(..., sort_keys=True)` builds a new one
+# per call.
+DETAILS_JSON = json.JSONEncoder(sort_keys=True)
+
 # Misspellings seen in real exports, corrected with a reported decision.
 INDUSTRY_SPELLINGS = {"technolgy": "technology", "medcal": "medical"}
 
@@ -146,6 +151,13 @@ class Directory:
             return exact, False
         loose = self.products.get(product_key(name))
         return loose, loose is not None
+
+
+@functools.lru_cache(maxsize=1024)
+def lead_status(word: str) -> str:
+    """The lead status an export's stage word stands for (new if unknown)."""
+    key = " ".join(word.lower().replace("-", " ").split())
+    return LEAD_STATUS_WORDS.get(key, Lead.Status.NEW)
 
 
 def product_key(name: str) -> str:
@@ -214,7 +226,7 @@ def open_table(stream, *, filename: str, max_rows: int = 0) -> Table:
                         filename, start, f"more than {max_rows:,} rows; split the file"
                     )
                 _check_text(filename, start, cells)
-                if any(cell.strip() for cell in cells):
+                if any(map(str.strip, cells)):
                     yield start, cells
 
     return Table(headers=headers, rows=rows(), text=text)
@@ -299,56 +311,71 @@ class RowCleaner:
         self.filename = filename
         self.result = Cleaned()
         self._seen: dict[tuple[str, str], int] = {}
+        # Two rows of one file may not share these (emails: people only).
+        self._unique_keys = ("external_id",)
+        if layout.kind in (Kind.LEADS, Kind.CONTACTS):
+            self._unique_keys = ("external_id", "email")
 
     def clean(self, table: Table, progress=None) -> Cleaned:
         headers = table.headers
-        positions = [
-            (index, header, self.layout.mapping.get(header, IGNORE))
-            for index, header in enumerate(headers)
-            if header
-        ]
         width = len(headers)
+        readers, detail_columns = self._readers(headers)
+        finish = getattr(self, f"_finish_{self.layout.kind.value}")
+        result = self.result
         for line, cells in table.rows:
-            self.result.rows_read += 1
-            if len(cells) > width and any(c.strip() for c in cells[width:]):
+            result.rows_read += 1
+            if len(cells) < width:
+                cells += [""] * (width - len(cells))
+            elif len(cells) > width and any(c.strip() for c in cells[width:]):
                 self._reject(line, "", f"has {len(cells)} cells, the header {width}")
                 continue
-            self._clean_row(line, cells, positions)
-            if progress and self.result.rows_read % 2000 == 0:
-                progress(self.result.rows_read)
-        return self.result
+            self._clean_row(line, cells, readers, detail_columns, finish)
+            if progress and result.rows_read % 2000 == 0:
+                progress(result.rows_read)
+        return result
+
+    def _readers(self, headers):
+        """Per mapped column, once per file: (index, header, field, parser).
+
+        Also fills `self.columns` (field -> header, the last header wins as a
+        row's value does) and returns the columns kept as lead details.
+        """
+        readers = []
+        detail_columns = []
+        self.columns = {}
+        for index, header in enumerate(headers):
+            target = self.layout.mapping.get(header, IGNORE) if header else IGNORE
+            if target == IGNORE:
+                continue
+            if target == DETAILS:
+                detail_columns.append((index, header))
+                continue
+            parse = PARSERS.get(target)
+            if parse is None:
+                parse = functools.partial(
+                    values.text, max_length=MAX_FIELD_LENGTH.get(target, 0)
+                )
+            readers.append((index, header, target, parse))
+            self.columns[target] = header
+        return readers, detail_columns
 
     def _reject(self, line: int, column: str, reason: str) -> None:
         self.result.reject(Rejection(self.filename, line, column, reason))
 
-    def _clean_row(self, line, cells, positions) -> None:
+    def _clean_row(self, line, cells, readers, detail_columns, finish) -> None:
         row: dict = {}
-        details: dict = {}
-        columns: dict[str, str] = {}
-        for index, header, target in positions:
-            raw = cells[index] if index < len(cells) else ""
-            if target == IGNORE:
-                continue
-            if target == DETAILS:
-                value = values.text(raw)
-                if value:
-                    details[header] = value
-                continue
+        for index, header, target, parse in readers:
             try:
-                parse = PARSERS.get(target)
-                if parse is not None:
-                    row[target] = parse(raw)
-                else:
-                    row[target] = values.text(
-                        raw, max_length=MAX_FIELD_LENGTH.get(target, 0)
-                    )
+                row[target] = parse(cells[index])
             except values.Invalid as error:
                 self._reject(line, header, str(error))
                 return
-            columns[target] = header
+        details: dict = {}
+        for index, header in detail_columns:
+            if value := values.text(cells[index]):
+                details[header] = value
 
-        finish = getattr(self, f"_finish_{self.layout.kind.value}")
-        problem = finish(row, details, columns)
+        problem = finish(row, details, self.columns)
         if problem:
             self._reject(line, *problem)
             return
@@ -360,10 +387,8 @@ class RowCleaner:
         self.result.records.append(row)
 
     def _duplicate(self, line, row):
-        for key in ("external_id", "email"):
-            value = row.get(key) or ""
-            if key == "email" and self.layout.kind not in (Kind.LEADS, Kind.CONTACTS):
-                continue
+        for key in self._unique_keys:
+            value = row.get(key)
             if not value:
                 continue
             earlier = self._seen.setdefault((key, value.lower()), line)
@@ -439,9 +464,13 @@ class RowCleaner:
         return None
 
     def _finish_leads(self, row, details, columns):
-        if not any(
-            row.get(k)
-            for k in ("first_name", "last_name", "email", "company_name", "external_id")
+        get = row.get
+        if not (
+            get("first_name")
+            or get("last_name")
+            or get("email")
+            or get("company_name")
+            or get("external_id")
         ):
             return "", "a lead needs a name, email, company or id"
         self._country(row, columns, details)
@@ -452,10 +481,7 @@ class RowCleaner:
         converted = row.pop("converted", None)
         if status_word:
             details["stage"] = status_word
-            row["status"] = LEAD_STATUS_WORDS.get(
-                " ".join(status_word.lower().replace("-", " ").split()),
-                Lead.Status.NEW,
-            )
+            row["status"] = lead_status(status_word)
         if converted:
             row["status"] = Lead.Status.CONVERTED
         elif converted is False and not status_word:
@@ -467,7 +493,7 @@ class RowCleaner:
         if row.get("lead_number"):
             details["lead_number"] = row.pop("lead_number")
         row.pop("lead_number", None)
-        row["details"] = json.dumps(details, sort_keys=True)
+        row["details"] = DETAILS_JSON.encode(details)
         return None
 
     def _finish_deals(self, row, details, columns):

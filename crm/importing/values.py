@@ -60,6 +60,7 @@ EMAIL = re.compile(
 PHONE_CHARACTERS = re.compile(
     r"^[0-9+().\-\s/]+(?:\s*(?:x|ext\.?|extension)\s*\d+)?$", re.I
 )
+DROP_ASCII_DIGITS = str.maketrans("", "", "0123456789")
 TRUE_WORDS = frozenset({"yes", "y", "true", "1", "t"})
 FALSE_WORDS = frozenset({"no", "n", "false", "0", "f"})
 
@@ -94,8 +95,13 @@ def phone(raw: str) -> str:
     value = text(raw)
     if not value:
         return ""
-    digits = sum(ch.isdigit() for ch in value)
-    if not PHONE_CHARACTERS.match(value) or digits < 7 or len(value) > 50:
+    if len(value) > 50 or not PHONE_CHARACTERS.match(value):
+        raise Invalid(f"{value!r} is not a phone number")
+    if value.isascii():
+        digits = len(value) - len(value.translate(DROP_ASCII_DIGITS))
+    else:
+        digits = sum(map(str.isdigit, value))
+    if digits < 7:
         raise Invalid(f"{value!r} is not a phone number")
     return value
 

@@ -288,6 +288,51 @@ def test_rows_match_by_external_id_then_email(org_a, make_lead):
     assert report.files[0]["counts"]["created"] == 1
 
 
+def test_leads_share_a_company_by_name_and_web_site_whatever_the_spelling(org_a):
+    with org_context(org_a):
+        known = Company.objects.create(
+            organization=org_a, name="Acme Inc", website="http://acme.com"
+        )
+    text = (
+        "Email,Company,Website\n"
+        "a@acme.example,Acme Inc,https://www.acme.com/\n"
+        "b@acme.example,ACME INC,acme.com\n"
+        "c@acme.example,Acme Inc,https://other.example/\n"
+        "d@acme.example,acme inc,other.example\n"
+    )
+
+    report = imports.import_files(org_a, [source_from_text("leads.csv", text)])
+
+    with org_context(org_a):
+        companies = dict(Lead.objects.values_list("email", "company_id"))
+    assert companies["a@acme.example"] == companies["b@acme.example"] == known.pk
+    assert companies["c@acme.example"] == companies["d@acme.example"] != known.pk
+    assert report.files[0]["counts"]["companies_created"] == 1
+
+
+def test_a_note_goes_to_its_own_new_lead_and_never_to_a_matched_one(org_a, make_lead):
+    existing = make_lead(org_a, email="ada@example.com")
+    text = (
+        "Email,First Name,Notes\n"
+        "ada@example.com,Ada,Met at the fair\n"
+        "bob@example.com,Bob,Wants a demo\n"
+        "cy@example.com,Cy,Call after May\n"
+    )
+
+    report = imports.import_files(org_a, [source_from_text("leads.csv", text)])
+
+    with org_context(org_a):
+        notes = dict(
+            Activity.objects.filter(kind="note").values_list("lead__email", "body")
+        )
+    assert notes == {
+        "bob@example.com": "Wants a demo",
+        "cy@example.com": "Call after May",
+    }
+    assert report.files[0]["counts"]["notes_created"] == 2
+    assert existing.email not in notes
+
+
 def test_an_import_never_touches_another_organization(org_a, org_b, make_lead):
     theirs = make_lead(org_b, external_id="X-1", first_name="Theirs")
 
