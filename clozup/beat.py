@@ -21,7 +21,7 @@ SCHEDULE = {
     # are queued again.
     "sweep-subject-exports": {
         "task": "compliance.sweep_subject_exports",
-        "schedule": crontab(minute="*/15"),
+        "schedule": crontab(minute="7,22,37,52"),
     },
     # Soft-deleted records two days before their 30-day promise runs out.
     "purge-deleted-records": {
