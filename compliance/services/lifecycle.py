@@ -19,8 +19,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from clozup.lib.locks import try_advisory_lock
-from clozup.models import Membership, Organization
-from clozup.tenancy import org_context
+from clozup.models import Membership, Organization, User
+from clozup.tenancy import org_context, user_context
 from compliance import selectors as compliance_selectors
 from compliance.models import LifecycleNotice
 from compliance.services.purge import PurgeCounts, purge_organization_data
@@ -177,10 +177,13 @@ def purge_cancelled_organization(organization: Organization) -> PurgedOrganizati
     if not still_cancelled:
         return PurgedOrganization(organization.pk, PurgeCounts())
 
+    with org_context(organization):
+        member_ids = list(Membership.objects.values_list("user_id", flat=True))
     counts = purge_organization_data(organization)
     Organization.objects.filter(
         pk=organization.pk, status=Organization.Status.CANCELLED
     ).delete()
+    counts.add_rows(User._meta.db_table, _delete_users_left_alone(member_ids))
     logger.info(
         "cancelled organization purged",
         extra={
@@ -190,3 +193,29 @@ def purge_cancelled_organization(organization: Organization) -> PurgedOrganizati
         },
     )
     return PurgedOrganization(organization.pk, counts)
+
+
+def _delete_users_left_alone(user_ids: list[int]) -> int:
+    """Delete the accounts of former members who belong to no organization now.
+
+    A person in another organization keeps their account; Clozup's staff
+    accounts are never touched. An account some other organization's row
+    still points at is kept and logged, for a person to look at.
+    """
+    deleted = 0
+    for user_id in user_ids:
+        with user_context(user_id):
+            if Membership.objects.filter(user_id=user_id).exists():
+                continue
+        # Its own transaction: foreign keys to users are checked at commit.
+        try:
+            with transaction.atomic():
+                _, by_model = User.objects.filter(pk=user_id, is_staff=False).delete()
+        except IntegrityError:
+            logger.warning(
+                "former member's account kept: still referenced",
+                extra={"user_id": user_id},
+            )
+            continue
+        deleted += by_model.get(User._meta.label, 0)
+    return deleted

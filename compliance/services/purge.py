@@ -394,8 +394,9 @@ def purge_organization_data(organization: Organization | int) -> PurgeCounts:
 
     Destroys the organization's data key first, so its files are unreadable
     wherever a copy lies even if the run stops early. Then deletes its files,
-    the rows of every organization table (batches, one transaction each), its
-    audit log (through the audit app) and the key row. Raises
+    its append-only tables through their owners' functions (the audit log, the
+    consent ledger), the rows of every other organization table (batches, one
+    transaction each) and the key row. Raises
     OrganizationNotEmpty when any table with an organization_id column still
     holds a row of it. The Organization row itself (name, slug, plan) stays
     for the caller to remove or keep. Rerunnable.
@@ -412,8 +413,14 @@ def purge_organization_data(organization: Organization | int) -> PurgeCounts:
         removed = storages[PRIVATE_STORAGE].delete_organization_files()
     counts.add_files(PRIVATE_STORAGE, removed)
 
+    # Append-only tables first: the consent ledger points at leads and
+    # contacts, so it must be gone before they are.
+    for label, owner_purge in _owner_purges():
+        with org_context(organization_id):
+            counts.add_rows(label, owner_purge(organization_id))
+
     for model in organization_models():
-        if model._meta.app_label == "audit" or model is OrganizationKey:
+        if not _app_may_delete(model) or model is OrganizationKey:
             continue
         # Append-only tables (the consent ledger) are emptied by their owner's
         # function beforehand; the app role may not DELETE from them.
@@ -423,8 +430,6 @@ def purge_organization_data(organization: Organization | int) -> PurgeCounts:
         counts.add_rows(model._meta.db_table, _empty_table(organization_id, model))
 
     with org_context(organization_id):
-        log_entries = audit.purge_organization_log(organization_id)
-        counts.add_rows("audit_auditentry", log_entries)
         deleted, _ = OrganizationKey.objects.filter(
             organization_id=organization_id
         ).delete()
@@ -441,6 +446,21 @@ def purge_organization_data(organization: Organization | int) -> PurgeCounts:
         extra={"rows": counts.total_rows, "files": counts.total_files},
     )
     return counts
+
+
+def _owner_purges():
+    """The owners' functions that empty the append-only tables of an
+    organization, which the app role may not DELETE from: (label, function)."""
+    from compliance.services.consent import purge_organization_consent
+
+    return [
+        ("audit_auditentry", audit.purge_organization_log),
+        ("compliance_consentevent+compliance_suppression", purge_organization_consent),
+    ]
+
+
+def _app_may_delete(model) -> bool:
+    return "DELETE" in getattr(model, "app_role_privileges", ("DELETE",))
 
 
 def _clear_self_references(organization_id: int, model) -> None:

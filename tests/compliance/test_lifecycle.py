@@ -9,7 +9,7 @@ from django.core import mail
 from audit.actions import Action
 from audit.models import AuditEntry
 from clozup import services as clozup_services
-from clozup.models import Organization
+from clozup.models import Membership, Organization
 from clozup.tenancy import org_context
 from compliance.models import LegalHold, LifecycleNotice
 from compliance.services import lifecycle
@@ -182,3 +182,23 @@ def test_the_record_services_refuse_changes_while_cancelled(cancelled, admin_a):
 
     with org_context(org):
         assert Lead.objects.get(pk=lead.pk).deleted_at is None
+
+
+def test_the_purge_deletes_accounts_that_belong_to_no_other_organization(
+    cancelled, rep_a, org_b, make_member
+):
+    from clozup.models import User
+
+    org, _ = cancelled
+    with org_context(org):
+        members = list(Membership.objects.values_list("user_id", flat=True))
+    # One member of org_a also works for org_b.
+    elsewhere = make_member(org_b, email="both@example.com")
+    make_member(org, email="both@example.com")
+
+    with _at(91):
+        (purged,) = lifecycle.purge_cancelled_organizations()
+
+    assert not User.objects.filter(pk__in=members).exists()
+    assert User.objects.filter(pk=elsewhere.pk).exists()
+    assert purged.counts.rows["clozup_user"] == len(members)

@@ -226,3 +226,32 @@ def test_the_counts_hold_table_and_location_names_only(org_a, make_lead):
 
     text = json.dumps(counts.as_metadata())
     assert "@" not in text and "Lead" not in text
+
+
+def test_the_consent_ledger_goes_with_the_organization_through_its_owner(
+    org_a, admin_a, make_lead
+):
+    from compliance.models import ConsentEvent
+    from compliance.services.consent import record_consent_event
+
+    lead = make_lead(org_a)
+    with org_context(org_a):
+        record_consent_event(
+            org_a,
+            address=lead.email,
+            channel="email",
+            purpose="marketing",
+            action="grant",
+            source="admin",
+            lawful_basis="consent",
+            evidence={},
+            actor=admin_a,
+            lead=lead,
+        )
+
+    counts = purge.purge_organization_data(org_a)
+
+    assert counts.rows["compliance_consentevent+compliance_suppression"] == 1
+    with org_context(org_a):
+        assert not ConsentEvent.objects.exists()
+    assert purge.count_organization_rows(org_a.pk) == {}
