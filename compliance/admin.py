@@ -26,6 +26,7 @@ from compliance import selectors
 from compliance.forms import LegalHoldForm, RetentionSettingsForm
 from compliance.models import (
     NEARING_DAYS,
+    ConsentEvent,
     DataSubjectRequest,
     DataSubjectRequestEvent,
     DpaRequest,
@@ -634,3 +635,49 @@ class SubProcessorNoticeAdmin(OrganizationModelAdmin):
 
     def delete_queryset(self, request, queryset):
         self.delete_model(request, None)
+
+
+@admin.register(ConsentEvent)
+class ConsentEventAdmin(OrganizationModelAdmin):
+    """The organization's consent ledger, read only: events are added by the
+    services (forms, imports, unsubscribe links, admins on a record's page)."""
+
+    list_display = (
+        "occurred_at",
+        "channel",
+        "purpose",
+        "action",
+        "lawful_basis",
+        "source",
+        "lead",
+        "contact",
+        "actor_type",
+    )
+    list_filter = ("channel", "purpose", "action", "source")
+    fields = (
+        "address_hash",
+        "lead",
+        "contact",
+        "channel",
+        "purpose",
+        "action",
+        "lawful_basis",
+        "source",
+        "occurred_at",
+        "text_shown",
+        "actor_type",
+        "actor_id",
+        "actor_label",
+        "recorded_at",
+    )
+    readonly_fields = fields
+    list_select_related = ("lead", "contact")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -14,6 +14,8 @@ from clozup.models import Membership
 from clozup.tenancy import org_context
 from compliance.models import DpaRequest, SubProcessor, SubProcessorChange
 from compliance.services import transparency
+from compliance.services.consent import record_consent_event
+from tests.test_repository import MANGLED_ADDRESS
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +30,7 @@ def test_the_security_page_serves_our_text_with_real_contact_addresses(client):
     assert "<h1>Security &amp; Privacy</h1>" in page
     assert "<h2>GDPR Compliance</h2>" in page
     assert "security reports at security@clozup.example" in page
-    assert "email protected" not in page and "{{" not in page
+    assert MANGLED_ADDRESS not in page and "{{" not in page
     assert '<a href="/subprocessors/">' in page
     assert "<table>" in page
 
@@ -180,3 +182,28 @@ def test_an_admin_opts_in_to_notices_in_the_admin_panel(client, org_a, admin_a):
     with org_context(org_a):
         entry = AuditEntry.objects.get(action="settings.subprocessor_notices_changed")
     assert entry.actor_id == admin_a.pk
+
+
+def test_an_admin_reads_the_consent_ledger_but_cannot_change_it(client, org_a, admin_a):
+    with org_context(org_a):
+        event = record_consent_event(
+            org_a,
+            address="ledger@example.org",
+            channel="email",
+            purpose="all",
+            action="withdraw",
+            source="admin",
+            lawful_basis="none",
+            evidence={"ip": "198.51.100.7"},
+            actor=admin_a,
+        )
+    client.force_login(admin_a)
+
+    listing = client.get("/admin/compliance/consentevent/")
+    detail = client.get(f"/admin/compliance/consentevent/{event.pk}/change/")
+    add = client.get("/admin/compliance/consentevent/add/")
+
+    assert listing.status_code == 200 and "Withdrawn" in listing.content.decode()
+    assert detail.status_code == 200
+    assert "198.51.100.7" not in detail.content.decode()
+    assert add.status_code == 403
