@@ -125,8 +125,15 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A message a worker took but never acknowledged (the worker died) is handed
+# out again after this many seconds; it must exceed the longest job.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+}
 CELERY_BEAT_SCHEDULE = BEAT_SCHEDULE
+# Workers log through LOGGING below (JSON with the context fields), not
+# Celery's own plain-text format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # Sign-in. "local" is django-allauth (passwords, codes, links, passkeys, MFA,
 # Google, Microsoft, OpenID Connect, SAML); "clerk" verifies Clerk session
