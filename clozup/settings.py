@@ -53,6 +53,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "clozup.middleware.RequestIdMiddleware",
+    "clozup.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "clozup.middleware.SignInFormActionMiddleware",

@@ -83,3 +83,17 @@ def test_health_is_ready_when_everything_answers(client, db):
 
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
+
+
+def test_health_answers_a_signed_in_browser_while_the_database_is_down(
+    client, committed_db, make_org, make_member
+):
+    client.force_login(make_member(make_org()))
+
+    with database_unreachable():
+        alive = client.get("/healthz")
+        ready = client.get("/readyz")
+
+    assert alive.status_code == 200
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["database"] is False

@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from glob import glob
@@ -61,26 +62,31 @@ def _postgres_bin(name: str) -> str:
 
 
 class ThrowawayPostgres:
-    """A PostgreSQL cluster of our own: trust authentication, loopback only."""
+    """A PostgreSQL cluster of our own: trust authentication, loopback only.
 
-    def __init__(self, folder: Path):
-        self.data = folder / "pgdata"
-        self.socket_dir = folder
+    PostgreSQL refuses to run as root; under root (as in CI containers) its
+    programs run as the `postgres` user, in a folder that user owns.
+    """
+
+    def __init__(self):
+        self.folder = Path(tempfile.mkdtemp(prefix="clozup-pg-"))
+        self.as_user: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(self.folder, "postgres", "postgres")
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+        self.data = self.folder / "data"
         self.port = free_port()
-        subprocess.run(
-            [
-                _postgres_bin("initdb"),
-                "-D",
-                self.data,
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "-E",
-                "UTF8",
-            ],
-            check=True,
+        self._run("initdb", "-D", self.data, "-U", "postgres", "--auth=trust")
+
+    def _run(self, program: str, *args) -> None:
+        done = subprocess.run(
+            [*self.as_user, _postgres_bin(program), *map(str, args)],
             capture_output=True,
+            text=True,
+            check=False,
         )
+        if done.returncode and program != "pg_ctl":
+            raise AssertionError(f"{program} failed: {done.stderr[-2000:]}")
 
     def admin_url(self, database: str = "postgres") -> str:
         return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
@@ -88,30 +94,27 @@ class ThrowawayPostgres:
     def start(self) -> None:
         options = (
             f"-p {self.port} -c listen_addresses=127.0.0.1"
-            f" -k {self.socket_dir} -c fsync=off"
+            f" -k {self.folder} -c fsync=off"
         )
-        subprocess.run(
-            [
-                _postgres_bin("pg_ctl"),
-                "-D",
-                self.data,
-                "-o",
-                options,
-                "-w",
-                "-l",
-                self.socket_dir / "postgres.log",
-                "start",
-            ],
-            check=True,
-            capture_output=True,
+        self._run(
+            "pg_ctl",
+            "-D",
+            self.data,
+            "-o",
+            options,
+            "-w",
+            "-l",
+            self.folder / "postgres.log",
+            "start",
         )
+        wait_until(lambda: _port_open(self.port), "PostgreSQL to listen")
 
     def stop(self) -> None:
-        subprocess.run(
-            [_postgres_bin("pg_ctl"), "-D", self.data, "-m", "fast", "-w", "stop"],
-            check=False,
-            capture_output=True,
-        )
+        self._run("pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop")
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 class Process:
