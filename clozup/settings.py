@@ -466,10 +466,14 @@ SENTRY_DSN = env.str("SENTRY_DSN", default="")
 if SENTRY_DSN:
     import sentry_sdk
 
+    from clozup.lib.sentry import scrub_event
+
     sentry_sdk.init(
         dsn=SENTRY_DSN,
         environment=env.str("SENTRY_ENVIRONMENT", default="production"),
         send_default_pii=False,
         max_request_body_size="never",
+        include_local_variables=False,
+        before_send=scrub_event,
         traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
     )
