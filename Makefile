@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 WITH_SERVICES := $(PY) -m clozup.lib.localservices run --
 PYTEST_ARGS ?=
 
-.PHONY: run test install lock lint format browser migrate stop clean
+.PHONY: run test install lock lint format browser migrate stop clean audit
 
 $(VENV)/.installed: requirements/lock.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Clozup needs Python 3.11 or newer" or 0)'
@@ -41,6 +41,11 @@ lint: install
 format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# Known vulnerabilities in the locked dependencies. Exit 1: some found;
+# exit 2: the vulnerability service could not be reached (not a pass).
+audit: install
+	$(PY) .ci/audit.py
 
 # Regenerate the lock file after changing pyproject.toml.
 lock: install

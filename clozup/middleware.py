@@ -29,6 +29,26 @@ class RequestIdMiddleware:
         return response
 
 
+class HealthCheckMiddleware:
+    """Answer /healthz and /readyz before anything that needs a dependency.
+
+    Sessions, authentication and tenancy read the database for any request
+    that carries a session cookie; a liveness probe must answer while the
+    database is down, and a readiness probe must report it, not fail on it.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from clozup import views
+
+        probe = {"/healthz": views.healthz, "/readyz": views.readyz}.get(request.path)
+        if probe is not None:
+            return probe(request)
+        return self.get_response(request)
+
+
 class TenancyMiddleware:
     """Serve a signed-in user's request inside their organization's context.
 

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "clozup.middleware.RequestIdMiddleware",
+    "clozup.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "clozup.middleware.SignInFormActionMiddleware",
@@ -126,8 +127,15 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A message a worker took but never acknowledged (the worker died) is handed
+# out again after this many seconds; it must exceed the longest job.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+}
 CELERY_BEAT_SCHEDULE = BEAT_SCHEDULE
+# Workers log through LOGGING below (JSON with the context fields), not
+# Celery's own plain-text format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # Sign-in. "local" is django-allauth (passwords, codes, links, passkeys, MFA,
 # Google, Microsoft, OpenID Connect, SAML); "clerk" verifies Clerk session
@@ -468,10 +476,14 @@ SENTRY_DSN = env.str("SENTRY_DSN", default="")
 if SENTRY_DSN:
     import sentry_sdk
 
+    from clozup.lib.sentry import scrub_event
+
     sentry_sdk.init(
         dsn=SENTRY_DSN,
         environment=env.str("SENTRY_ENVIRONMENT", default="production"),
         send_default_pii=False,
         max_request_body_size="never",
+        include_local_variables=False,
+        before_send=scrub_event,
         traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
     )

@@ -1,13 +1,17 @@
 import logging
+import os
 import sys
+from pathlib import Path
 
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
+from django.core.files.storage import FileSystemStorage, storages
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
+from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -20,6 +24,8 @@ DEPENDENCY_ERRORS = (
     InterfaceError,
     RedisConnectionError,
     RedisTimeoutError,
+    # Queueing a job while the broker is down.
+    BrokerError,
 )
 
 
@@ -65,7 +71,11 @@ def healthz(request):
 
 @require_GET
 def readyz(request):
-    checks = {"database": _database_ready(), "redis": _redis_ready()}
+    checks = {
+        "database": _database_ready(),
+        "redis": _redis_ready(),
+        "storage": _storage_ready(),
+    }
     ready = all(checks.values())
     return JsonResponse(
         {"status": "ok" if ready else "unavailable", "checks": checks},
@@ -89,4 +99,22 @@ def _redis_ready() -> bool:
         return cache.get("readyz") == "1"
     except Exception:
         logger.warning("readiness: redis unreachable")
+        return False
+
+
+def _storage_ready() -> bool:
+    """The private files' location answers: a writable folder, or the bucket."""
+    storage = storages["private"]
+    try:
+        if isinstance(storage, FileSystemStorage):
+            # Folders are made on the first save: the nearest one that exists
+            # must be a writable folder.
+            folder = Path(storage.location)
+            while not folder.exists() and folder != folder.parent:
+                folder = folder.parent
+            return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
+        storage.connection.meta.client.head_bucket(Bucket=storage.bucket_name)
+        return True
+    except Exception:
+        logger.warning("readiness: file storage unreachable")
         return False

@@ -126,9 +126,13 @@ def integer(raw: str, *, minimum: int = 0, maximum: int = 2**31 - 1) -> int | No
     if not value:
         return None
     try:
-        number = int(Decimal(value))
-    except (InvalidOperation, ValueError):
+        exact = Decimal(value)
+    except InvalidOperation:
         raise Invalid(f"{raw.strip()!r} is not a whole number") from None
+    # Checked before int(): "1e999999999" would build a billion-digit number.
+    if not exact.is_finite() or exact.adjusted() >= 16:
+        raise Invalid(f"{raw.strip()!r} is not a whole number in range")
+    number = int(exact)
     if not minimum <= number <= maximum:
         raise Invalid(f"{number} is outside {minimum}–{maximum}")
     return number

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.files.storage import storages
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
@@ -147,12 +147,15 @@ def import_files(
     allow_partial: bool = False,
     dry_run: bool = False,
     progress: Progress | None = None,
+    before_commit: Callable[[ImportReport], None] | None = None,
 ) -> ImportReport:
     """Import the files into the organization and report what happened.
 
     Opens its own organization context. Nothing is written when any row is
     rejected, unless `allow_partial`, nor when a file cannot be read to its
     end (`report.unreadable` names file and line); a dry run writes nothing.
+    `before_commit(report)` runs in the transaction that writes the records
+    (or the failure event), so a caller's own bookkeeping commits with them.
     The audit log gets `import.completed` with the counts in the import's own
     transaction, or `import.failed` when rejected rows stopped it.
     """
@@ -175,6 +178,8 @@ def import_files(
                 raise ImportRejected
             report.committed = True
             _record_import(Action.IMPORT_COMPLETED, organization_id, report, actor)
+            if before_commit:
+                before_commit(report)
     except (ImportRejected, UnreadableFile) as error:
         if isinstance(error, UnreadableFile):
             # A file read only in part is never imported in part: the
@@ -184,6 +189,8 @@ def import_files(
         if not dry_run:
             with org_context(organization_id):
                 _record_import(Action.IMPORT_FAILED, organization_id, report, actor)
+                if before_commit:
+                    before_commit(report)
 
     logger.info(
         "import finished",
@@ -383,16 +390,61 @@ def start_import_job(job: ImportJob, chosen: list[dict], *, actor: User) -> Impo
     return job
 
 
+# Session-level advisory locks in this namespace mark a job a worker is running.
+IMPORT_LOCK_NAMESPACE = 7301
+
+
 def run_import_job(organization_id: int, job_id: int) -> ImportJob | None:
-    """Run a queued job; a job already taken by another worker is left alone."""
+    """Run a queued job exactly once, even across a worker that died in it.
+
+    A worker holds an advisory lock on the job while it runs; PostgreSQL
+    drops the lock when the worker's connection dies, so a redelivered task
+    may take over a job left "running" (its import had written nothing: the
+    records, the audit event and the job's result commit together). A job
+    another live worker holds, or one already finished, is left alone.
+    """
+    if not _lock_job(job_id):
+        logger.info("import job already running elsewhere", extra={"job_id": job_id})
+        return None
+    try:
+        return _run_locked_job(organization_id, job_id)
+    finally:
+        _unlock_job(job_id)
+
+
+def _lock_job(job_id: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_try_advisory_lock(%s, %s)",
+            [IMPORT_LOCK_NAMESPACE, job_id & 0x7FFFFFFF],
+        )
+        return cursor.fetchone()[0]
+
+
+def _unlock_job(job_id: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_unlock(%s, %s)",
+            [IMPORT_LOCK_NAMESPACE, job_id & 0x7FFFFFFF],
+        )
+
+
+def _run_locked_job(organization_id: int, job_id: int) -> ImportJob | None:
     with org_context(organization_id):
         job = (
-            ImportJob.objects.select_for_update(skip_locked=True)
-            .filter(pk=job_id, status=ImportJob.Status.QUEUED)
+            ImportJob.objects.select_for_update()
+            .filter(
+                pk=job_id,
+                status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING],
+            )
             .first()
         )
         if job is None:
             return None
+        if job.status == ImportJob.Status.RUNNING:
+            logger.warning(
+                "import job resumed after a lost worker", extra={"job_id": job_id}
+            )
         job.status = ImportJob.Status.RUNNING
         job.started_at = timezone.now()
         job.save(update_fields=["status", "started_at"])
@@ -416,6 +468,14 @@ def run_import_job(organization_id: int, job_id: int) -> ImportJob | None:
             PROGRESS_TTL,
         )
 
+    def record_result(report: ImportReport) -> None:
+        status = (
+            ImportJob.Status.SUCCEEDED
+            if report.committed
+            else ImportJob.Status.REJECTED
+        )
+        _save_result(job, status, report.as_dict())
+
     sources = [
         ImportSource(
             name=entry["name"],
@@ -432,30 +492,32 @@ def run_import_job(organization_id: int, job_id: int) -> ImportJob | None:
         for entry in job.files
     ]
     try:
-        report = import_files(
+        import_files(
             organization_id,
             sources,
             actor=job.created_by,
             allow_partial=job.allow_partial,
             progress=progress,
+            before_commit=record_result,
         )
     except Exception:
         logger.exception("import job failed", extra={"job_id": job_id})
-        return _finish(job, ImportJob.Status.FAILED, {"error": "unexpected"})
+        with org_context(organization_id):
+            _save_result(job, ImportJob.Status.FAILED, {"error": "unexpected"})
 
-    status = (
-        ImportJob.Status.SUCCEEDED if report.committed else ImportJob.Status.REJECTED
-    )
-    return _finish(job, status, report.as_dict())
+    _delete_uploads(job)
+    return job
 
 
-def _finish(job: ImportJob, status: str, report: dict) -> ImportJob:
+def _save_result(job: ImportJob, status: str, report: dict) -> None:
+    job.status = status
+    job.report = report
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "report", "finished_at"])
+
+
+def _delete_uploads(job: ImportJob) -> None:
+    # The uploads are not kept once read: the records hold what was imported.
     with org_context(job.organization_id):
-        # The uploads are not kept once read: the records hold what was imported.
         for entry in job.files:
             storages["private"].delete(entry["storage_name"])
-        job.status = status
-        job.report = report
-        job.finished_at = timezone.now()
-        job.save(update_fields=["status", "report", "finished_at"])
-    return job

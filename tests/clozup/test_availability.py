@@ -55,7 +55,27 @@ def test_health_reports_redis_that_is_down(client, db, settings):
     ready = client.get("/readyz")
 
     assert ready.status_code == 503
-    assert ready.json()["checks"] == {"database": True, "redis": False}
+    assert ready.json()["checks"] == {
+        "database": True,
+        "redis": False,
+        "storage": True,
+    }
+
+
+def test_health_reports_storage_that_is_unreachable(client, db, settings, tmp_path):
+    # A file where the folder should be: as unusable as an unmounted volume.
+    (tmp_path / "volume").write_text("not a folder")
+    storages = {**settings.STORAGES}
+    storages["private"] = {
+        **storages["private"],
+        "OPTIONS": {"location": str(tmp_path / "volume" / "files")},
+    }
+    settings.STORAGES = storages
+
+    ready = client.get("/readyz")
+
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["storage"] is False
 
 
 def test_health_is_ready_when_everything_answers(client, db):
@@ -63,3 +83,17 @@ def test_health_is_ready_when_everything_answers(client, db):
 
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
+
+
+def test_health_answers_a_signed_in_browser_while_the_database_is_down(
+    client, committed_db, make_org, make_member
+):
+    client.force_login(make_member(make_org()))
+
+    with database_unreachable():
+        alive = client.get("/healthz")
+        ready = client.get("/readyz")
+
+    assert alive.status_code == 200
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["database"] is False

@@ -24,3 +24,11 @@ def test_allauths_pages_that_format_dates_render(client, org_a, rep_a, name):
     response = client.get(reverse(name), follow=True)
 
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("raw", ["1e999999999", "Infinity", "-NaN", "1e16"])
+def test_a_huge_or_endless_number_cell_is_refused_at_once(raw):
+    from crm.importing import values
+
+    with pytest.raises(values.Invalid, match="not a whole number"):
+        values.integer(raw, maximum=10**20)

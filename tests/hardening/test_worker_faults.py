@@ -1,0 +1,117 @@
+"""A Celery worker killed in the middle of a job: the job completes exactly once.
+
+A real worker (`celery -A clozup worker`, tests/hardening/processes.py) runs
+against the test database and a throwaway Redis broker. It is killed with
+SIGKILL while the job runs and started again; the broker hands the
+unacknowledged message out again after CELERY_VISIBILITY_TIMEOUT.
+"""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from audit.actions import Action
+from audit.models import AuditEntry
+from clozup.celery import app as celery_app
+from clozup.models import Membership
+from clozup.tenancy import org_context
+from crm.models import ImportJob, Lead
+from crm.services import imports
+from tests.conftest import database_url
+from tests.hardening.processes import (
+    CeleryWorker,
+    ThrowawayRedis,
+    app_environment,
+    wait_until,
+)
+
+pytestmark = pytest.mark.slow
+
+ROWS = 60_000
+
+
+@pytest.fixture
+def broker(tmp_path, settings):
+    """A Redis of our own as broker and cache, for this process and the worker."""
+    redis = ThrowawayRedis(tmp_path).start()
+    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": redis.url}}
+    saved = celery_app.conf.broker_url
+    celery_app.conf.broker_url = redis.url
+    celery_app._pool = None
+    yield redis
+    celery_app.conf.broker_url = saved
+    celery_app._pool = None
+    redis.stop()
+
+
+@pytest.fixture
+def start_worker(committed_db, broker, local_storages, tmp_path):
+    """Start real workers; each is stopped at the end of the test."""
+    env = app_environment(
+        DATABASE_URL=database_url(),
+        REDIS_URL=broker.url,
+        DATA_DIR=str(local_storages),
+        CELERY_VISIBILITY_TIMEOUT="4",
+    )
+    started = []
+
+    def start(name: str) -> CeleryWorker:
+        worker = CeleryWorker(env, tmp_path, name).start()
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+def _queue_import(organization, member) -> ImportJob:
+    lines = [b"First Name,Last Name,Email"]
+    lines += [b"P%d,Example,p%d@example.com" % (n, n) for n in range(ROWS)]
+    upload = SimpleUploadedFile("many-leads.csv", b"\n".join(lines) + b"\n")
+    with org_context(organization):
+        job = imports.create_import_job(organization, [upload], actor=member)
+        chosen = [{"kind": f["kind"], "mapping": f["mapping"]} for f in job.files]
+        return imports.start_import_job(job, chosen, actor=member)
+
+
+def _job(organization, job_id) -> ImportJob:
+    with org_context(organization):
+        return ImportJob.objects.get(pk=job_id)
+
+
+def test_an_import_whose_worker_is_killed_completes_exactly_once(
+    start_worker, make_org, make_member
+):
+    organization = make_org()
+    member = make_member(organization, role=Membership.Role.ADMIN)
+    first = start_worker("first")
+    job = _queue_import(organization, member)
+
+    # Killed once the job has read rows and before it could commit.
+    wait_until(
+        lambda: imports.read_progress(_job(organization, job.pk)).get("rows", 0) > 0,
+        "the job to be running",
+    )
+    first.kill()
+
+    assert _job(organization, job.pk).status == ImportJob.Status.RUNNING
+    with org_context(organization):
+        assert Lead.objects.count() == 0
+
+    second = start_worker("second")
+    finished = wait_until(
+        lambda: _job(organization, job.pk).is_finished and _job(organization, job.pk),
+        "the job to finish after the restart",
+        seconds=180,
+    )
+
+    assert finished.status == ImportJob.Status.SUCCEEDED, second.output()[-3000:]
+    with org_context(organization):
+        assert Lead.objects.count() == ROWS
+        events = list(
+            AuditEntry.objects.filter(
+                action__in=[Action.IMPORT_COMPLETED, Action.IMPORT_FAILED]
+            ).values_list("action", flat=True)
+        )
+    assert events == [Action.IMPORT_COMPLETED]
+    assert "import job resumed after a lost worker" in second.output()
