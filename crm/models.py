@@ -336,6 +336,8 @@ class Activity(OrganizationModel):
     author = _fk(settings.AUTH_USER_MODEL)
     due_at = models.DateTimeField(null=True, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
+    # Text the rep kept from an AI assist answer; the timeline labels it.
+    ai_generated = models.BooleanField("AI-generated", default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
