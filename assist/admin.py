@@ -11,6 +11,14 @@ from clozup.admin import OrganizationModelAdmin, ReauthenticatedAdminMixin
 
 
 class AssistSettingsForm(forms.ModelForm):
+    base_url = forms.URLField(
+        label="Provider base URL",
+        max_length=300,
+        required=False,
+        assume_scheme="https",
+        help_text=AssistSettings._meta.get_field("base_url").help_text,
+    )
+
     class Meta:
         model = AssistSettings
         fields = (
