@@ -58,10 +58,6 @@ class AssistSettings(OrganizationModel):
             models.UniqueConstraint(
                 fields=["organization"], name="assistsettings_one_per_org"
             ),
-            models.CheckConstraint(
-                condition=models.Q(base_url="") | ~models.Q(api_key=""),
-                name="assistsettings_own_provider_has_key",
-            ),
         )
 
     def __str__(self) -> str:

@@ -65,10 +65,13 @@ def get_settings() -> AssistSettings | None:
 def get_provider(assist_settings: AssistSettings) -> Provider | None:
     """The organization's own provider, else Clozup's default; None if neither."""
     if assist_settings.base_url:
+        api_key = assist_settings.api_key.reveal()
+        if not api_key:
+            return None
         return Provider(
             base_url=assist_settings.base_url,
             model=assist_settings.model or settings.AI_MODEL,
-            api_key=assist_settings.api_key.reveal(),
+            api_key=api_key,
         )
     if settings.AI_BASE_URL:
         return Provider(

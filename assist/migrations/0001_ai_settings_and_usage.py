@@ -102,14 +102,6 @@ class Migration(migrations.Migration):
                     models.UniqueConstraint(
                         fields=("organization",), name="assistsettings_one_per_org"
                     ),
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            ("base_url", ""),
-                            models.Q(("api_key", ""), _negated=True),
-                            _connector="OR",
-                        ),
-                        name="assistsettings_own_provider_has_key",
-                    ),
                 ],
             },
         ),
