@@ -53,7 +53,7 @@ class AssistSettingsForm(forms.ModelForm):
         data = super().clean()
         own_provider = bool(data.get("base_url"))
         has_key = bool(data.get("api_key")) or bool(
-            self.instance.pk and self.instance.api_key.reveal()
+            self.instance.pk and self.instance.api_key_text
         )
         if own_provider and not has_key:
             self.add_error("api_key", "api key: your own provider needs its key.")
@@ -87,7 +87,7 @@ class AssistSettingsAdmin(ReauthenticatedAdminMixin, OrganizationModelAdmin):
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
-        if obj is not None and obj.api_key.reveal():
+        if obj is not None and obj.api_key_text:
             form.base_fields[
                 "api_key"
             ].help_text = f"Stored: {obj.api_key.masked()}. Leave empty to keep it."
@@ -97,7 +97,7 @@ class AssistSettingsAdmin(ReauthenticatedAdminMixin, OrganizationModelAdmin):
         changed = list(form.changed_data)
         if change and not form.cleaned_data.get("api_key"):
             # An empty key field means "keep the stored key".
-            obj.api_key = AssistSettings.objects.get(pk=obj.pk).api_key.reveal()
+            obj.api_key = AssistSettings.objects.get(pk=obj.pk).api_key_text
             changed = [name for name in changed if name != "api_key"]
         if not change:
             obj.organization = request.organization

@@ -28,3 +28,8 @@ class AssistedTextForm(forms.Form):
         help_text="Read and edit before you keep it. Nothing is saved until you do.",
         error_messages={"required": "text: there is nothing to keep."},
     )
+
+    def __init__(self, *args, **kwargs):
+        # The page also holds the timeline's activity form: ids must differ.
+        kwargs.setdefault("auto_id", "assist-%s")
+        super().__init__(*args, **kwargs)

@@ -63,6 +63,12 @@ class AssistSettings(OrganizationModel):
     def __str__(self) -> str:
         return "AI settings"
 
+    @property
+    def api_key_text(self) -> str:
+        """The key in plain text, "" when none is stored (empty reads as str)."""
+        key = self.api_key
+        return key.reveal() if hasattr(key, "reveal") else key
+
     def is_enabled(self, feature: str) -> bool:
         return {
             Feature.SUMMARY: self.summary_enabled,

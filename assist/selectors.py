@@ -65,7 +65,7 @@ def get_settings() -> AssistSettings | None:
 def get_provider(assist_settings: AssistSettings) -> Provider | None:
     """The organization's own provider, else Clozup's default; None if neither."""
     if assist_settings.base_url:
-        api_key = assist_settings.api_key.reveal()
+        api_key = assist_settings.api_key_text
         if not api_key:
             return None
         return Provider(
