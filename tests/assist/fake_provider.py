@@ -30,7 +30,8 @@ def echo(received: Received) -> str:
 
 class FakeProvider:
     """`script` is a list of steps, one per request (the last repeats):
-    an int status to answer with, ("sleep", seconds), or "ok"."""
+    an int status to answer with, ("sleep", seconds) before answering,
+    ("drip", seconds) between each byte of the answer, or "ok"."""
 
     def __init__(self, *, answer=echo, script=("ok",)):
         self.received: list[Received] = []
@@ -49,16 +50,19 @@ class FakeProvider:
                 )
                 provider.received.append(received)
                 step = provider._next_step()
+                drip = 0.0
                 if isinstance(step, tuple) and step[0] == "sleep":
                     time.sleep(step[1])
-                    step = "ok"
+                elif isinstance(step, tuple) and step[0] == "drip":
+                    drip = step[1]
                 if isinstance(step, int):
                     self._send(step, {"error": {"message": "scripted failure"}})
                     return
                 tokens_in, tokens_out = provider.tokens
                 self._send(
                     200,
-                    {
+                    drip=drip,
+                    payload={
                         "id": "chatcmpl-test",
                         "object": "chat.completion",
                         "choices": [
@@ -79,14 +83,20 @@ class FakeProvider:
                     },
                 )
 
-            def _send(self, status, payload):
+            def _send(self, status, payload, drip=0.0):
                 body = json.dumps(payload).encode()
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
-                    self.wfile.write(body)
+                    if not drip:
+                        self.wfile.write(body)
+                        return
+                    for index in range(len(body)):
+                        self.wfile.write(body[index : index + 1])
+                        self.wfile.flush()
+                        time.sleep(drip)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 

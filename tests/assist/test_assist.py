@@ -326,6 +326,20 @@ def test_a_slow_provider_gives_a_clear_message_and_nothing_is_saved(
         assert (usage.outcome, usage.tokens) == ("failed", 0)
 
 
+def test_an_answer_trickling_in_past_the_total_budget_is_abandoned(
+    client, rep_a, org_a, alice, provider, turn_on_ai
+):
+    # Each byte comes well within the read timeout; only the budget stops it.
+    provider.script = [("drip", 0.1)]
+    turn_on_ai(org_a)
+    client.force_login(rep_a)
+
+    response = ask(client, alice)
+
+    assert b"did not answer in time. Nothing was saved" in response.content
+    _nothing_saved(org_a, alice)
+
+
 def test_a_failing_provider_is_retried_within_bounds_then_reported(
     client, rep_a, org_a, alice, provider, turn_on_ai
 ):
