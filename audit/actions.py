@@ -56,6 +56,18 @@ class Action(models.TextChoices):
     CONSENT_GRANTED = "consent.granted", "Consent granted"
     CONSENT_WITHDRAWN = "consent.withdrawn", "Consent withdrawn"
     UNSUBSCRIBED = "consent.unsubscribed", "Unsubscribed"
+    ADDRESS_SUPPRESSED = "consent.suppressed", "Address suppressed"
+    CAMPAIGN_RECIPIENTS_CHOSEN = (
+        "campaign.recipients_chosen",
+        "Campaign recipients chosen",
+    )
+    CAMPAIGN_SEND_STARTED = "campaign.send_started", "Campaign sending started"
+    CAMPAIGN_SEND_FINISHED = "campaign.send_finished", "Campaign sending finished"
+    DPA_REQUESTED = "compliance.dpa_requested", "DPA requested"
+    SUBPROCESSOR_NOTICES_CHANGED = (
+        "settings.subprocessor_notices_changed",
+        "Sub-processor notices changed",
+    )
 
     # Operations
     SUPPORT_COMMAND_RUN = "support.command_run", "Support command run"

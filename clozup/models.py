@@ -1,3 +1,5 @@
+import secrets
+
 from django.contrib.auth.models import (
     AbstractBaseUser,
     BaseUserManager,
@@ -65,6 +67,10 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.full_name or self.email.split("@", 1)[0]
 
 
+def new_address_salt() -> str:
+    return secrets.token_hex(32)
+
+
 class Organization(models.Model):
     """The tenant. Every organization table points here through organization_id.
 
@@ -93,6 +99,13 @@ class Organization(models.Model):
     # The Clerk organization this one mirrors when AUTH_PROVIDER is clerk.
     clerk_id = models.CharField(
         max_length=64, null=True, blank=True, unique=True, editable=False
+    )
+    # Keys the hash that names a person in the consent ledger
+    # (clozup.lib.addresses), so one address hashes differently in each
+    # organization. Never shown, never changed: a new salt would orphan
+    # every suppression.
+    address_salt = models.CharField(
+        max_length=64, default=new_address_salt, editable=False
     )
 
     class Meta:

@@ -74,8 +74,10 @@ def _truncate_everything():
     owner = connections["owner"]
     tables = [t for t in owner.introspection.table_names() if t != "django_migrations"]
     with transaction.atomic(using="owner"), owner.cursor() as cursor:
-        # The audit log refuses TRUNCATE unless its owner raises this flag.
+        # The audit log and the consent ledger refuse TRUNCATE unless their
+        # owner raises these flags.
         cursor.execute("SELECT set_config('audit.removal_allowed', 'on', true)")
+        cursor.execute("SELECT set_config('compliance.erasure_allowed', 'on', true)")
         cursor.execute(
             "TRUNCATE "
             + ", ".join(owner.ops.quote_name(t) for t in tables)
