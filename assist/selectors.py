@@ -4,8 +4,9 @@ conversation sent to the provider.
 Everything here runs inside the current organization's context, so RLS
 decides which rows exist; the prompt is then built from a fixed list of plain
 fields (never an encrypted one, never `Lead.details`), leaves out people who
-withdrew consent to AI processing or were erased, and replaces email
-addresses and phone numbers by placeholders.
+withdrew consent to AI processing or were erased (the consent ledger of
+`compliance`), and replaces email addresses and phone numbers by
+placeholders.
 """
 
 from dataclasses import dataclass
@@ -18,7 +19,10 @@ from django.utils import timezone
 from assist.models import AssistSettings, AssistUsage, Feature
 from assist.placeholders import Placeholders
 from assist.provider import Provider
-from clozup.models import User
+from clozup.lib.addresses import InvalidAddress
+from clozup.models import Organization, User
+from compliance.models.consent import Channel, Purpose
+from compliance.selectors import consent as consent_selectors
 from crm.models import Activity, Contact, Deal, Lead
 from crm.selectors import records as crm_selectors
 
@@ -98,9 +102,41 @@ def tokens_used_this_month(*, user: User | None = None) -> int:
 # Who may be in a prompt ---------------------------------------------------------
 
 
+def _addresses(person: Lead | Contact) -> list[tuple[str, str]]:
+    pairs = [
+        (person.email, Channel.EMAIL),
+        (person.secondary_email, Channel.EMAIL),
+        (person.phone, Channel.PHONE),
+        (person.secondary_phone, Channel.PHONE),
+    ]
+    return [(address, channel) for address, channel in pairs if address]
+
+
 def is_excluded_from_ai(person: Lead | Contact) -> bool:
-    """True for a deleted (or erased) person; their data stays out of prompts."""
-    return person.deleted_at is not None
+    """True when the person's data must stay out of prompts.
+
+    That is a deleted record, or any of the person's addresses for which the
+    consent ledger refuses AI processing: a withdrawal for `ai_processing` or
+    for all purposes of the channel, or a suppression (an erased person's
+    addresses are suppressed). Call inside the person's organization context.
+    """
+    if person.deleted_at is not None:
+        return True
+    organization = Organization.objects.get(pk=person.organization_id)
+    for address, channel in _addresses(person):
+        try:
+            allowed = consent_selectors.can_contact(
+                organization,
+                address=address,
+                channel=channel,
+                purpose=Purpose.AI_PROCESSING,
+            )
+        except InvalidAddress:
+            # Not an address the ledger can know (free text in a phone field).
+            continue
+        if not allowed:
+            return True
+    return False
 
 
 # The prompt ------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from audit.actions import Action
 from audit.models import AuditEntry
 from clozup import integrations
 from clozup.tenancy import org_context
+from compliance.services.consent import record_consent_event, suppress_address
 from crm.models import Activity, Contact, Deal, Stage
 from crm.services.activities import log_activity
 from tests.assist.conftest import DEFAULT_KEY, MODEL
@@ -209,6 +210,90 @@ def test_a_deleted_lead_gets_no_ai_and_nothing_is_sent(
 
     assert response.status_code == 404
     assert provider.received == []
+
+
+def _withdraw(org, address, *, purpose="ai_processing", channel="email"):
+    with org_context(org):
+        record_consent_event(
+            org,
+            address=address,
+            channel=channel,
+            purpose=purpose,
+            action="withdraw",
+            source="admin",
+            lawful_basis="none",
+            evidence={},
+            actor=None,
+        )
+
+
+def test_a_person_who_withdrew_consent_to_ai_gets_no_ai_and_nothing_is_sent(
+    client, rep_a, org_a, alice, provider, turn_on_ai
+):
+    turn_on_ai(org_a)
+    _withdraw(org_a, ALICE_EMAIL)
+    client.force_login(rep_a)
+
+    response = ask(client, alice)
+
+    assert b"not available for this person" in response.content
+    assert provider.received == []
+    with org_context(org_a):
+        assert not AssistUsage.objects.exists()
+
+
+def test_a_withdrawal_for_marketing_alone_does_not_stop_ai(
+    client, rep_a, org_a, alice, provider, turn_on_ai
+):
+    turn_on_ai(org_a)
+    _withdraw(org_a, ALICE_EMAIL, purpose="marketing")
+    client.force_login(rep_a)
+
+    ask(client, alice)
+
+    assert len(provider.received) == 1
+
+
+def test_an_erased_persons_suppressed_address_keeps_them_out(
+    client, rep_a, org_a, alice, provider, turn_on_ai
+):
+    turn_on_ai(org_a)
+    with org_context(org_a):
+        suppress_address(org_a, address=ALICE_PHONE, source="erasure", actor=None)
+    client.force_login(rep_a)
+
+    response = ask(client, alice)
+
+    assert b"not available for this person" in response.content
+    assert provider.received == []
+
+
+def test_a_deal_leaves_out_a_contact_who_withdrew_consent_to_ai(
+    client, rep_a, org_a, provider, turn_on_ai
+):
+    turn_on_ai(org_a)
+    with org_context(org_a):
+        contact = Contact.objects.create(
+            organization=org_a,
+            first_name="Walter",
+            last_name="Withdrawn",
+            email="walter@optout.example",
+        )
+        deal = Deal.objects.create(
+            organization=org_a,
+            title="Walter's renewal",
+            stage=Stage.objects.order_by("position").first(),
+            contact=contact,
+        )
+        log_activity(deal, actor=rep_a, kind="note", body="Met Walter Withdrawn.")
+    _withdraw(org_a, "walter@optout.example")
+    client.force_login(rep_a)
+
+    ask(client, deal)
+
+    prompt = provider.received[0].prompt
+    assert "Walter" not in prompt and "Withdrawn" not in prompt
+    assert "optout" not in prompt
 
 
 # Off, over budget ------------------------------------------------------------------
