@@ -581,3 +581,21 @@ def test_another_organizations_record_cannot_be_asked_about(
 
     assert response.status_code == 404
     assert provider.received == []
+
+
+def test_no_log_line_holds_prompt_answer_or_key_even_at_debug_level(
+    client, rep_a, org_a, alice, provider, turn_on_ai, caplog
+):
+    provider.answer = lambda received: "Alice is keen; Budget approved for Q3."
+    turn_on_ai(org_a)
+    client.force_login(rep_a)
+
+    with caplog.at_level("DEBUG"):
+        ask(client, alice)
+
+    assert any(r.message == "ai request answered" for r in caplog.records)
+    logged = "\n".join(
+        f"{record.getMessage()} {record.__dict__}" for record in caplog.records
+    )
+    for text in ("Alice", "Budget", "Discovery", "keen", ALICE_EMAIL, DEFAULT_KEY):
+        assert text not in logged, text
