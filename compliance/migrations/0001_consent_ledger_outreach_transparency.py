@@ -273,7 +273,7 @@ class Migration(migrations.Migration):
                         primary_key=True, serialize=False
                     ),
                 ),
-                ("address_hash", models.CharField(max_length=64)),
+                ("address_hash", models.CharField(blank=True, max_length=64)),
                 (
                     "channel",
                     models.CharField(
@@ -427,7 +427,9 @@ class Migration(migrations.Migration):
                         name="consentevent_grant_needs_a_basis",
                     ),
                     models.CheckConstraint(
-                        condition=models.Q(("address_hash__regex", "^[0-9a-f]{64}$")),
+                        condition=models.Q(
+                            ("address_hash__regex", "^([0-9a-f]{64})?$")
+                        ),
                         name="consentevent_hash_is_hex",
                     ),
                 ],

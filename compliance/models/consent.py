@@ -71,7 +71,7 @@ class ConsentEvent(OrganizationModel):
     organization = models.ForeignKey(
         Organization, on_delete=models.DO_NOTHING, related_name="+", db_index=False
     )
-    address_hash = models.CharField(max_length=64)
+    address_hash = models.CharField(max_length=64, blank=True)
     # Links to the record the event was made for. The database clears them
     # (ON DELETE SET NULL of the composite keys) when that record is deleted;
     # the app role could not, having no UPDATE here.
@@ -122,8 +122,11 @@ class ConsentEvent(OrganizationModel):
                 condition=~models.Q(action="grant") | ~models.Q(lawful_basis="none"),
                 name="consentevent_grant_needs_a_basis",
             ),
+            # Empty for a record that has no address yet (an imported lead
+            # flagged "Do Not Email" without an email): the event then names
+            # the person through its lead or contact link alone.
             models.CheckConstraint(
-                condition=models.Q(address_hash__regex=r"^[0-9a-f]{64}$"),
+                condition=models.Q(address_hash__regex=r"^([0-9a-f]{64})?$"),
                 name="consentevent_hash_is_hex",
             ),
         )

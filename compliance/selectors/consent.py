@@ -11,11 +11,11 @@ from datetime import datetime
 
 from django.db.models import Max, Q
 
-from clozup.lib.addresses import address_hash
+from clozup.lib.addresses import InvalidAddress, address_hash
 from clozup.models import Organization
 
 from ..models import ConsentEvent, Suppression
-from ..models.consent import ConsentAction, ConsentSource, Purpose
+from ..models.consent import Channel, ConsentAction, ConsentSource, Purpose
 
 
 @dataclass(frozen=True)
@@ -47,15 +47,32 @@ def _purpose_filter(purpose: str) -> Q:
     return Q(purpose__in=sorted({purpose, Purpose.ALL}))
 
 
+def _person_filter(hashed: str, lead_id=None, contact_id=None) -> Q:
+    person = Q(pk__in=[])
+    if hashed:
+        person |= Q(address_hash=hashed)
+    if lead_id is not None:
+        person |= Q(lead_id=lead_id)
+    if contact_id is not None:
+        person |= Q(contact_id=contact_id)
+    return person
+
+
 def latest_event(
-    organization: Organization, *, hashed: str, channel: str, purpose: str
+    organization: Organization,
+    *,
+    hashed: str,
+    channel: str,
+    purpose: str,
+    lead_id: int | None = None,
+    contact_id: int | None = None,
 ) -> ConsentEvent | None:
-    """The event that decides the state of one hashed address."""
+    """The event that decides the state of one person: by hash or record link."""
     return (
         ConsentEvent.objects.filter(
+            _person_filter(hashed, lead_id, contact_id),
             _purpose_filter(purpose),
             organization=organization,
-            address_hash=hashed,
             channel=channel,
         )
         .order_by("-occurred_at", "-id")
@@ -65,8 +82,16 @@ def latest_event(
 
 
 def _is_suppressed_for(
-    organization: Organization, *, hashed: str, channel: str, purpose: str
+    organization: Organization,
+    *,
+    hashed: str,
+    channel: str,
+    purpose: str,
+    lead_id: int | None = None,
+    contact_id: int | None = None,
 ) -> bool:
+    if not hashed:
+        return False
     last_suppression = Suppression.objects.filter(
         organization=organization, address_hash=hashed
     ).aggregate(at=Max("created_at"))["at"]
@@ -76,9 +101,9 @@ def _is_suppressed_for(
     # Only an admin's grant with a basis, recorded after the suppression,
     # brings the person back for this channel and purpose.
     lifted = ConsentEvent.objects.filter(
+        _person_filter(hashed, lead_id, contact_id),
         _purpose_filter(purpose),
         organization=organization,
-        address_hash=hashed,
         channel=channel,
         action=ConsentAction.GRANT,
         source=ConsentSource.ADMIN,
@@ -88,11 +113,25 @@ def _is_suppressed_for(
 
 
 def current_consent_by_hash(
-    organization: Organization, *, hashed: str, channel: str, purpose: str
+    organization: Organization,
+    *,
+    hashed: str,
+    channel: str,
+    purpose: str,
+    lead_id: int | None = None,
+    contact_id: int | None = None,
 ) -> ConsentState:
-    event = latest_event(organization, hashed=hashed, channel=channel, purpose=purpose)
+    """The state of a hashed address, and of the records linked to its events.
+
+    `lead_id` / `contact_id` add the events recorded for that record while it
+    had no address (a "Do Not Email" flag imported without an email).
+    """
+    person = {"lead_id": lead_id, "contact_id": contact_id}
+    event = latest_event(
+        organization, hashed=hashed, channel=channel, purpose=purpose, **person
+    )
     suppressed = _is_suppressed_for(
-        organization, hashed=hashed, channel=channel, purpose=purpose
+        organization, hashed=hashed, channel=channel, purpose=purpose, **person
     )
     if event is None:
         return ConsentState(channel, purpose, suppressed=suppressed)
@@ -126,6 +165,36 @@ def can_contact(
         organization, address=address, channel=channel, purpose=purpose
     )
     return state.can_contact
+
+
+def record_address(record, channel: str) -> str:
+    """The address of a lead or contact for a channel ("" when it has none)."""
+    if channel == Channel.EMAIL:
+        return (record.email or "").strip()
+    return (record.phone or "").strip()
+
+
+def current_consent_for_record(
+    organization: Organization, record, *, channel: str, purpose: str
+) -> ConsentState:
+    """The state of the person behind a lead or contact, for outreach to them.
+
+    Counts the events of the record's current address and those linked to
+    the record itself; a record without an address for the channel is
+    judged on its linked events alone.
+    """
+    address = record_address(record, channel)
+    hashed = ""
+    if address:
+        try:
+            hashed = address_hash(organization, address)
+        except InvalidAddress:
+            hashed = ""
+    links = {"lead_id": None, "contact_id": None}
+    links[f"{record._meta.model_name}_id"] = record.pk
+    return current_consent_by_hash(
+        organization, hashed=hashed, channel=channel, purpose=purpose, **links
+    )
 
 
 def is_suppressed(organization: Organization, address: str) -> bool:

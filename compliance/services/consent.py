@@ -6,6 +6,7 @@ hand-off, so a withdrawal that has committed is always seen by the next
 message, and a withdrawal that arrives during a hand-off waits for it.
 """
 
+import hashlib
 import logging
 from datetime import datetime
 
@@ -26,7 +27,7 @@ from ..models.consent import (
     LawfulBasis,
     Purpose,
 )
-from ..selectors.consent import current_consent_by_hash
+from ..selectors.consent import latest_event
 
 logger = logging.getLogger(__name__)
 
@@ -39,9 +40,10 @@ class InvalidConsentEvent(ValueError):
     pass
 
 
-def lock_address(hashed: str) -> None:
-    """Hold the address's advisory lock until the transaction ends."""
-    key = int.from_bytes(bytes.fromhex(hashed[:16]), "big", signed=True)
+def lock_address(name: str) -> None:
+    """Hold an advisory lock on an address hash until the transaction ends."""
+    digest = hashlib.sha256(name.encode()).digest()
+    key = int.from_bytes(digest[:8], "big", signed=True)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
@@ -86,6 +88,18 @@ def _check_address_fits_channel(address: str, channel: str) -> None:
         )
 
 
+def _hash_for_event(organization, address: str, channel: str, lead, contact) -> str:
+    if not (address or "").strip():
+        if lead is None and contact is None:
+            raise InvalidConsentEvent("address: empty, and no lead or contact given")
+        return ""
+    try:
+        _check_address_fits_channel(address, channel)
+        return address_hash(organization, address)
+    except InvalidAddress as error:
+        raise InvalidConsentEvent(str(error)) from None
+
+
 def _evidence_fields(evidence: dict) -> dict:
     unknown = set(evidence) - EVIDENCE_KEYS
     if unknown:
@@ -127,8 +141,10 @@ def record_consent_event(
     system). `evidence` may hold occurred_at, ip, user_agent and text_shown;
     the IP and user agent are stored encrypted. With `only_if_changed` the
     event is not recorded (None is returned) when the latest event for this
-    exact channel and purpose already has this action: that is how a
-    re-import stays idempotent. Raises InvalidConsentEvent naming the field.
+    channel and purpose already has this action: that is how a re-import
+    stays idempotent. `address` may be empty when `lead` or `contact` is
+    given (a record without an address yet); the event then follows the
+    record. Raises InvalidConsentEvent naming the field.
     """
     _check_choice("channel", channel, Channel)
     _check_choice("purpose", purpose, Purpose)
@@ -137,19 +153,22 @@ def record_consent_event(
     _check_choice("lawful_basis", lawful_basis, LawfulBasis)
     if action == ConsentAction.GRANT and lawful_basis == LawfulBasis.NONE:
         raise InvalidConsentEvent("lawful_basis: a grant needs a lawful basis")
-    try:
-        _check_address_fits_channel(address, channel)
-        hashed = address_hash(organization, address)
-    except InvalidAddress as error:
-        raise InvalidConsentEvent(str(error)) from None
+    hashed = _hash_for_event(organization, address, channel, lead, contact)
     fields = {**_evidence_fields(evidence), **_actor_fields(actor)}
 
-    lock_address(hashed)
+    lock_address(
+        hashed or f"lead:{getattr(lead, 'pk', '')}:{getattr(contact, 'pk', '')}"
+    )
     if only_if_changed:
-        state = current_consent_by_hash(
-            organization, hashed=hashed, channel=channel, purpose=purpose
+        latest = latest_event(
+            organization,
+            hashed=hashed,
+            channel=channel,
+            purpose=purpose,
+            lead_id=getattr(lead, "pk", None),
+            contact_id=getattr(contact, "pk", None),
         )
-        if state.action == action:
+        if latest is not None and latest.action == action:
             return None
 
     event = ConsentEvent.objects.create(
@@ -236,3 +255,63 @@ def purge_organization_consent(organization: Organization | int) -> int:
     with connection.cursor() as cursor:
         cursor.execute("SELECT compliance_purge_organization(%s)", [organization_id])
         return cursor.fetchone()[0]
+
+
+def record_import_opt_outs(
+    organization: Organization,
+    *,
+    do_not_email: list[int],
+    do_not_call: list[int],
+    actor=None,
+) -> int:
+    """Record the "Do Not Email" / "Do Not Call" flags of imported leads.
+
+    Each flag becomes a withdrawal for every purpose of its channel (source
+    import), linked to the lead and keyed by its address when it has one. A
+    lead whose latest event already withdrew is skipped, so importing the
+    same file again adds nothing. Returns how many events were recorded.
+    """
+    from crm.models import Lead
+
+    wanted = [(Channel.EMAIL, pk) for pk in do_not_email]
+    wanted += [(Channel.PHONE, pk) for pk in do_not_call]
+    leads = Lead.objects.only("id", "email", "phone").in_bulk({pk for _, pk in wanted})
+
+    recorded = 0
+    for channel, pk in wanted:
+        lead = leads.get(pk)
+        if lead is None:
+            continue
+        address = lead.email if channel == Channel.EMAIL else lead.phone
+        try:
+            event = record_consent_event(
+                organization,
+                address=address,
+                channel=channel,
+                purpose=Purpose.ALL,
+                action=ConsentAction.WITHDRAW,
+                source=ConsentSource.IMPORT,
+                lawful_basis=LawfulBasis.NONE,
+                evidence={},
+                actor=actor,
+                lead=lead,
+                only_if_changed=True,
+            )
+        except InvalidConsentEvent:
+            # An unusable phone number: the flag still holds for the lead.
+            event = record_consent_event(
+                organization,
+                address="",
+                channel=channel,
+                purpose=Purpose.ALL,
+                action=ConsentAction.WITHDRAW,
+                source=ConsentSource.IMPORT,
+                lawful_basis=LawfulBasis.NONE,
+                evidence={},
+                actor=actor,
+                lead=lead,
+                only_if_changed=True,
+            )
+        recorded += event is not None
+    logger.info("import opt-outs recorded", extra={"events": recorded})
+    return recorded

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 from django.db import connection
 
+from clozup.models import Organization
+from compliance.services import consent as consent_services
 from crm.importing.layouts import Kind
 from crm.importing.rows import Rejection
 
@@ -106,6 +108,8 @@ NOT_STORED = {
 }
 
 TEXT_TYPES = {"text"}
+# Opt-out flags of a leads file that become consent ledger events.
+FLAG_COLUMNS = ("do_not_email", "do_not_call")
 
 # Columns the SQL below reads whether or not the file had them (NULL if not).
 ALWAYS_STAGED = {
@@ -478,10 +482,10 @@ class Loader:
         """Records that hang off newly imported leads, in the same transaction.
 
         This is the extension point for import-time side records: today the
-        lead's first note. The staging table still holds `do_not_email` and
-        `do_not_call` (booleans, per row, with `target_id` the lead's id and
-        `is_new` telling a new lead from a matched one), which is where the
-        consent ledger reads its opt-outs from once it exists.
+        lead's first note and the consent ledger's opt-outs, read from the
+        staging table's `do_not_email` and `do_not_call` (booleans per row,
+        `target_id` the lead's id, `is_new` telling a new lead from a matched
+        one).
         """
         written = {}
         if "note" in columns:
@@ -496,7 +500,28 @@ class Loader:
                 [self.organization_id],
             )
             written["notes_created"] = self.cursor.rowcount
+        if "do_not_email" in columns or "do_not_call" in columns:
+            written["consent_opt_outs_recorded"] = self._record_opt_outs(table, columns)
         return written
+
+    def _record_opt_outs(self, table: str, columns: list[str]) -> int:
+        flags = {c: f"s.{c}" if c in columns else "false" for c in FLAG_COLUMNS}
+        self.cursor.execute(
+            f"""
+            SELECT s.target_id, coalesce({flags["do_not_email"]}, false),
+                   coalesce({flags["do_not_call"]}, false)
+            FROM {table} s
+            WHERE s.target_id IS NOT NULL
+              AND ({flags["do_not_email"]} OR {flags["do_not_call"]})
+            """
+        )
+        rows = self.cursor.fetchall()
+        organization = Organization.objects.get(pk=self.organization_id)
+        return consent_services.record_import_opt_outs(
+            organization,
+            do_not_email=[lead_id for lead_id, email, _ in rows if email],
+            do_not_call=[lead_id for lead_id, _, call in rows if call],
+        )
 
     def _load_deals(self, table, columns) -> Counts:
         if "company_name" in columns:
