@@ -432,6 +432,15 @@ DEFAULT_FROM_EMAIL = env.str(
     "DEFAULT_FROM_EMAIL", default="Clozup <no-reply@clozup.example>"
 )
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Campaign emails name this mailbox in List-Unsubscribe, beside the https link.
+UNSUBSCRIBE_MAILTO = env.str("UNSUBSCRIBE_MAILTO", default="unsubscribe@clozup.example")
+# Published on the security page and in /.well-known/security.txt (RFC 9116).
+SECURITY_CONTACT_EMAIL = env.str(
+    "SECURITY_CONTACT_EMAIL", default="security@clozup.example"
+)
+PRIVACY_CONTACT_EMAIL = env.str(
+    "PRIVACY_CONTACT_EMAIL", default="privacy@clozup.example"
+)
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {

@@ -197,6 +197,20 @@ def current_consent_for_record(
     )
 
 
+def record_consent_summary(organization: Organization, record) -> dict:
+    """Email and phone state of a lead or contact, for the purpose campaigns use.
+
+    A state that cannot contact is the record's flag: shown on the record,
+    and kept from outreach until an admin records a grant with a basis.
+    """
+    return {
+        channel: current_consent_for_record(
+            organization, record, channel=channel, purpose=Purpose.MARKETING
+        )
+        for channel in (Channel.EMAIL, Channel.PHONE)
+    }
+
+
 def is_suppressed(organization: Organization, address: str) -> bool:
     """Whether the address was ever put on the suppression list.
 

@@ -154,19 +154,55 @@ def record_consent_event(
     if action == ConsentAction.GRANT and lawful_basis == LawfulBasis.NONE:
         raise InvalidConsentEvent("lawful_basis: a grant needs a lawful basis")
     hashed = _hash_for_event(organization, address, channel, lead, contact)
-    fields = {**_evidence_fields(evidence), **_actor_fields(actor)}
-
-    lock_address(
-        hashed or f"lead:{getattr(lead, 'pk', '')}:{getattr(contact, 'pk', '')}"
+    return append_event(
+        organization,
+        hashed=hashed,
+        channel=channel,
+        purpose=purpose,
+        action=action,
+        source=source,
+        lawful_basis=lawful_basis,
+        evidence=evidence,
+        actor=actor,
+        lead=lead,
+        contact=contact,
+        only_if_changed=only_if_changed,
     )
+
+
+@transaction.atomic
+def append_event(
+    organization: Organization,
+    *,
+    hashed: str,
+    channel: str,
+    purpose: str,
+    action: str,
+    source: str,
+    lawful_basis: str,
+    evidence: dict,
+    actor,
+    lead=None,
+    contact=None,
+    only_if_changed: bool = False,
+) -> ConsentEvent | None:
+    """`record_consent_event` for a caller that holds only the address's hash.
+
+    The unsubscribe link carries the hash, not the address; the checks on
+    the choices are the caller's (record_consent_event) or fixed (the link).
+    """
+    fields = {**_evidence_fields(evidence), **_actor_fields(actor)}
+    lead_id, contact_id = getattr(lead, "pk", None), getattr(contact, "pk", None)
+
+    lock_address(hashed or f"lead:{lead_id}:contact:{contact_id}")
     if only_if_changed:
         latest = latest_event(
             organization,
             hashed=hashed,
             channel=channel,
             purpose=purpose,
-            lead_id=getattr(lead, "pk", None),
-            contact_id=getattr(contact, "pk", None),
+            lead_id=lead_id,
+            contact_id=contact_id,
         )
         if latest is not None and latest.action == action:
             return None
@@ -199,8 +235,8 @@ def record_consent_event(
             "purpose": purpose,
             "source": source,
             "lawful_basis": lawful_basis,
-            "lead_id": getattr(lead, "pk", None),
-            "contact_id": getattr(contact, "pk", None),
+            "lead_id": lead_id,
+            "contact_id": contact_id,
             "by": fields["actor_type"],
         },
     )

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404
 
 from clozup.lib.pagination import Page, keyset_page
 from clozup.models import Membership, User
+from compliance.selectors.consent import record_consent_summary
 from crm.models import (
     Activity,
     Attachment,
@@ -205,12 +206,9 @@ def list_files(record) -> dict[str, list]:
     }
 
 
-def consent_status(lead: Lead) -> dict[str, bool | None]:
-    """What the lead told us about being contacted, as far as imports know."""
-    return {
-        "email": lead.details.get("do_not_email"),
-        "phone": lead.details.get("do_not_call"),
-    }
+def consent_status(record: Lead | Contact) -> dict:
+    """The record's email and phone consent, derived from the consent ledger."""
+    return record_consent_summary(record.organization, record)
 
 
 def get_attachment(pk: int) -> Attachment:

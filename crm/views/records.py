@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from clozup.decorators import member_required
 from clozup.lib.pagination import BadCursor
+from compliance.forms import ConsentGrantForm
 from crm import forms
 from crm.models import Company, Contact, Deal, Lead
 from crm.selectors import pipeline as pipeline_selectors
@@ -132,8 +133,11 @@ def _detail_context(request, kind, record) -> dict:
             activity_form=forms.ActivityForm(),
             upload_form=forms.UploadForm(),
         )
-    if kind is LEADS:
+    if kind in (LEADS, CONTACTS):
         context["consent"] = selectors.consent_status(record)
+        context["consent_kind"] = kind.name
+        context["grant_form"] = ConsentGrantForm()
+    if kind is LEADS:
         context["status_form"] = forms.LeadStatusForm(initial={"status": record.status})
     if kind is COMPANIES:
         context.update(selectors.list_company_people(record))
@@ -156,6 +160,20 @@ def _save_company_name(form, record, request):
         )
 
 
+def _warn_if_flagged(request, kind: RecordKind, record) -> None:
+    # A person who was erased or unsubscribed may come back by hand: the
+    # record keeps the ledger's flag, and whoever entered them is told.
+    if kind not in (LEADS, CONTACTS):
+        return
+    states = selectors.consent_status(record).values()
+    if any(not state.can_contact for state in states):
+        messages.warning(
+            request,
+            "This address unsubscribed or was erased before: it stays out of"
+            " outreach until an admin records a new lawful basis.",
+        )
+
+
 def make_views(kind: RecordKind):
     @member_required
     def list_view(request):
@@ -173,6 +191,7 @@ def make_views(kind: RecordKind):
             )
             _save_company_name(form, record, request)
             messages.success(request, f"{kind.name.capitalize()} created.")
+            _warn_if_flagged(request, kind, record)
             return redirect(kind.url("detail", record.pk))
         return render(request, "crm/record_form.html", {"kind": kind, "form": form})
 
@@ -195,6 +214,7 @@ def make_views(kind: RecordKind):
             )
             _save_company_name(form, record, request)
             messages.success(request, "Changes saved.")
+            _warn_if_flagged(request, kind, record)
             return redirect(kind.url("detail", record.pk))
         return render(
             request,

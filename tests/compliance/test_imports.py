@@ -8,8 +8,9 @@ from audit.models import AuditEntry
 from clozup.tenancy import org_context
 from compliance.models import ConsentEvent
 from compliance.selectors.consent import current_consent_for_record
+from compliance.services import outreach
 from compliance.services.consent import suppress_address
-from crm.models import Lead
+from crm.models import Campaign, Lead
 from crm.services import imports
 
 pytestmark = pytest.mark.django_db
@@ -86,7 +87,7 @@ def test_a_flag_on_a_lead_without_an_address_follows_the_lead(org_a):
     assert state.withdrawn and state.source == "import"
 
 
-def test_reimporting_an_erased_person_does_not_bring_them_back(org_a, admin_a):
+def test_reimporting_an_erased_person_does_not_bring_them_back(org_a, admin_a, smtp):
     row = "L-5,Eve,Gone,Eve@Example.org,,New,No,No\n"
     _import(org_a, row)
     with org_context(org_a):
@@ -102,3 +103,12 @@ def test_reimporting_an_erased_person_does_not_bring_them_back(org_a, admin_a):
             org_a, returned, channel="email", purpose="marketing"
         )
     assert state.suppressed and not state.can_contact
+
+    with org_context(org_a):
+        campaign = outreach.create_campaign(
+            org_a, name="Back", subject="Hello again", body="Hi", actor=admin_a
+        )
+        outreach.queue_recipients(campaign, Lead.objects.all(), actor=admin_a)
+        Campaign.objects.filter(pk=campaign.pk).update(status="sending")
+    counts = outreach.send_campaign(org_a.pk, campaign.pk)
+    assert counts["skipped"] == 1 and smtp.recipients() == []

@@ -1,0 +1,20 @@
+"""Celery tasks of the compliance app."""
+
+from django.db import OperationalError
+
+from clozup.celery import organization_task
+
+from .services import outreach
+
+
+@organization_task(
+    name="compliance.send_campaign",
+    atomic=False,
+    autoretry_for=(OperationalError,),
+    max_retries=3,
+    retry_backoff=True,
+)
+def send_campaign_task(organization_id: int, campaign_id: int) -> dict[str, int]:
+    """Send a campaign's queued messages. A rerun (a retry, or a redelivery
+    after the worker died) sends only what no run has claimed yet."""
+    return outreach.send_campaign(organization_id, campaign_id)

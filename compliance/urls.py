@@ -1,0 +1,28 @@
+from django.urls import path
+
+from .views import consent, outreach
+
+app_name = "compliance"
+
+urlpatterns = [
+    path("campaigns/", outreach.campaign_list, name="campaign-list"),
+    path("campaigns/new/", outreach.campaign_create, name="campaign-create"),
+    path("campaigns/<int:pk>/", outreach.campaign_detail, name="campaign-detail"),
+    path(
+        "campaigns/<int:pk>/recipients/",
+        outreach.campaign_recipients,
+        name="campaign-recipients",
+    ),
+    path("campaigns/<int:pk>/start/", outreach.campaign_start, name="campaign-start"),
+    path(
+        "campaigns/<int:pk>/progress/",
+        outreach.campaign_progress,
+        name="campaign-progress",
+    ),
+    path("unsubscribe/<str:token>/", outreach.unsubscribe, name="unsubscribe"),
+    path(
+        "consent/<str:kind>/<int:pk>/grant/",
+        consent.record_grant,
+        name="consent-grant",
+    ),
+]
