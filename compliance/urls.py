@@ -1,10 +1,14 @@
 from django.urls import path
 
-from .views import consent, outreach
+from .views import consent, outreach, public
 
 app_name = "compliance"
 
 urlpatterns = [
+    path("security/", public.security_page, name="security"),
+    path("privacy/", public.privacy_page, name="privacy"),
+    path("subprocessors/", public.sub_processors, name="sub-processors"),
+    path(".well-known/security.txt", public.security_txt, name="security-txt"),
     path("campaigns/", outreach.campaign_list, name="campaign-list"),
     path("campaigns/new/", outreach.campaign_create, name="campaign-create"),
     path("campaigns/<int:pk>/", outreach.campaign_detail, name="campaign-detail"),

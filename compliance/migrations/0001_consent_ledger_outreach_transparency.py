@@ -107,6 +107,69 @@ DROP FUNCTION compliance_refuse_change();
 """
 
 
+# The sub-processors the security page names: hosting, email, sign-in, AI.
+SEED_SUB_PROCESSORS = [
+    {
+        "name": "Amazon Web Services (hosting)",
+        "purpose": "Hosting: application servers, PostgreSQL database, file"
+        " storage and encrypted backups",
+        "data_processed": "All data kept in Clozup",
+        "location": "EU (Ireland, eu-west-1); backups in a second region",
+        "website": "https://aws.amazon.com/",
+    },
+    {
+        "name": "Amazon Web Services (Amazon SES)",
+        "purpose": "Sending email: campaigns, notifications, sign-in codes",
+        "data_processed": "Recipients' email addresses and message contents",
+        "location": "EU (Ireland, eu-west-1)",
+        "website": "https://aws.amazon.com/ses/",
+    },
+    {
+        "name": "Clerk",
+        "purpose": "Sign-in and identity, where an installation uses Clerk",
+        "data_processed": "Users' names, email addresses and sign-in events",
+        "location": "United States",
+        "website": "https://clerk.com/",
+    },
+    {
+        "name": "OpenAI",
+        "purpose": "AI assist: answers computed for one request, not retained"
+        " and not used for training",
+        "data_processed": "The record contents an AI request sends",
+        "location": "United States",
+        "website": "https://openai.com/",
+    },
+]
+
+
+def seed_sub_processors(apps, schema_editor):
+    SubProcessor = apps.get_model("compliance", "SubProcessor")
+    SubProcessorChange = apps.get_model("compliance", "SubProcessorChange")
+    alias = schema_editor.connection.alias
+    for fields in SEED_SUB_PROCESSORS:
+        sub_processor, created = SubProcessor.objects.using(alias).get_or_create(
+            name=fields["name"], defaults=fields
+        )
+        if created:
+            SubProcessorChange.objects.using(alias).create(
+                sub_processor=sub_processor,
+                kind="added",
+                summary="On the first published list.",
+                notified_at=sub_processor.added_at,
+            )
+
+
+def unseed_sub_processors(apps, schema_editor):
+    SubProcessor = apps.get_model("compliance", "SubProcessor")
+    SubProcessorChange = apps.get_model("compliance", "SubProcessorChange")
+    alias = schema_editor.connection.alias
+    names = [fields["name"] for fields in SEED_SUB_PROCESSORS]
+    SubProcessorChange.objects.using(alias).filter(
+        sub_processor__name__in=names
+    ).delete()
+    SubProcessor.objects.using(alias).filter(name__in=names).delete()
+
+
 class Migration(migrations.Migration):
     initial = True
 
@@ -674,4 +737,5 @@ class Migration(migrations.Migration):
             on_delete="SET NULL (requested_by_id)",
         ),
         migrations.RunSQL(APPEND_ONLY, REVERSE_APPEND_ONLY),
+        migrations.RunPython(seed_sub_processors, unseed_sub_processors),
     ]
