@@ -78,3 +78,12 @@ def test_restoring_leaves_unknown_tokens_as_they_are():
     assert placeholders.restore(masked + " and [EMAIL_9]") == (
         "Write to ann@example.com and [EMAIL_9]"
     )
+
+
+def test_the_ai_provider_is_on_the_public_sub_processor_list(client, db):
+    from compliance.selectors.transparency import list_current_sub_processors
+
+    ai = [sp for sp in list_current_sub_processors() if "AI assist" in sp.purpose]
+
+    assert [sp.name for sp in ai] == ["OpenAI"]
+    assert "not retained" in ai[0].purpose
