@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "audit.apps.AuditConfig",
     "crm.apps.CrmConfig",
     "compliance.apps.ComplianceConfig",
+    "assist.apps.AssistConfig",
 ]
 
 MIDDLEWARE = [
@@ -411,6 +412,20 @@ PG_BIN_DIR = env.str("PG_BIN_DIR", default="")
 WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool(
     "WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False
 )
+
+
+# AI assist: an OpenAI-compatible chat completions API. An organization may set
+# its own provider in the Admin Panel; these are the default. Plain http is
+# refused except to a loopback address with DEBUG on (tests switch it on too).
+AI_BASE_URL = env.str("AI_BASE_URL", default="")
+AI_MODEL = env.str("AI_MODEL", default="")
+AI_API_KEY = env.str("AI_API_KEY", default="")
+AI_CONNECT_TIMEOUT = env.float("AI_CONNECT_TIMEOUT", default=5.0)
+AI_READ_TIMEOUT = env.float("AI_READ_TIMEOUT", default=20.0)
+AI_TOTAL_TIMEOUT = env.float("AI_TOTAL_TIMEOUT", default=30.0)
+AI_MAX_RETRIES = env.int("AI_MAX_RETRIES", default=2)
+AI_MAX_OUTPUT_TOKENS = env.int("AI_MAX_OUTPUT_TOKENS", default=600)
+AI_ALLOW_LOOPBACK_HTTP = DEBUG
 
 
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=25 * 1024 * 1024)

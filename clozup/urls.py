@@ -8,6 +8,7 @@ from clozup.signin.clerk import views as clerk_views
 
 urlpatterns = [
     path("", include("crm.urls")),
+    path("assist/", include("assist.urls")),
     path("", include("compliance.urls")),
     path(
         "organizations/switch/", views.switch_organization, name="switch-organization"

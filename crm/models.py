@@ -336,6 +336,9 @@ class Activity(OrganizationModel):
     author = _fk(settings.AUTH_USER_MODEL)
     due_at = models.DateTimeField(null=True, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
+    # Text the rep kept from an AI assist answer; the timeline labels it. The
+    # database default serves the importers, which insert with raw SQL.
+    ai_generated = models.BooleanField("AI-generated", default=False, db_default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -23,11 +23,13 @@ def log_activity(
     body: str = "",
     occurred_at: datetime | None = None,
     due_at: datetime | None = None,
+    ai_generated: bool = False,
     request=None,
 ) -> Activity:
     """Add a call, note, email or meeting to a lead, contact or deal's timeline.
 
-    With `due_at` the activity is also a task on the author's home page.
+    With `due_at` the activity is also a task on the author's home page;
+    `ai_generated` labels text the author kept from an AI assist answer.
     """
     activity = Activity.objects.create(
         organization_id=record.organization_id,
@@ -36,10 +38,16 @@ def log_activity(
         body=body,
         occurred_at=occurred_at or timezone.now(),
         due_at=due_at,
+        ai_generated=ai_generated,
         author=actor,
         **{record._meta.model_name: record},
     )
-    given = {"subject": subject, "body": body, "due_at": due_at}
+    given = {
+        "subject": subject,
+        "body": body,
+        "due_at": due_at,
+        "ai_generated": ai_generated,
+    }
     filled = [name for name, value in given.items() if value]
     record_change(
         Action.RECORD_CREATED,
