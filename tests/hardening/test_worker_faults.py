@@ -1,20 +1,25 @@
 """A Celery worker killed in the middle of a job: the job completes exactly once.
 
 A real worker (`celery -A clozup worker`, tests/hardening/processes.py) runs
-against the test database and a throwaway Redis broker. It is killed with
+an import or a retention sweep against the test database and a throwaway
+Redis broker. It is killed with
 SIGKILL while the job runs and started again; the broker hands the
 unacknowledged message out again after CELERY_VISIBILITY_TIMEOUT.
 """
 
+from datetime import timedelta
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.utils import timezone
 
 from audit.actions import Action
 from audit.models import AuditEntry
 from clozup.celery import app as celery_app
 from clozup.models import Membership
 from clozup.tenancy import org_context
-from crm.models import ImportJob, Lead
+from crm.models import Activity, ImportJob, Lead
 from crm.services import imports
 from tests.conftest import database_url
 from tests.hardening.processes import (
@@ -115,3 +120,72 @@ def test_an_import_whose_worker_is_killed_completes_exactly_once(
         )
     assert events == [Action.IMPORT_COMPLETED]
     assert "import job resumed after a lost worker" in second.output()
+
+
+DELETED_LEADS = 20_000
+
+
+def _bury_deleted_leads(organization, count: int) -> None:
+    """Leads deleted 40 days ago, past the 30-day promise, each with a note."""
+    deleted_at = timezone.now() - timedelta(days=40)
+    with org_context(organization), connection.cursor() as cursor:
+        Lead.objects.bulk_create(
+            (
+                Lead(
+                    organization=organization,
+                    first_name="Gone",
+                    last_name=f"Lead {n}",
+                    deleted_at=deleted_at,
+                )
+                for n in range(count)
+            ),
+            batch_size=2000,
+        )
+        cursor.execute(
+            "INSERT INTO crm_activity (organization_id, kind, occurred_at, subject,"
+            " body, lead_id, created_at)"
+            " SELECT organization_id, 'note', now(), 'Note', 'words', id, now()"
+            " FROM crm_lead WHERE organization_id = %s",
+            [organization.pk],
+        )
+
+
+def _purged_by_audit(organization, table: str) -> int:
+    with org_context(organization):
+        metadata = AuditEntry.objects.filter(action=Action.RECORD_PURGED).values_list(
+            "metadata", flat=True
+        )
+        return sum(entry["rows"].get(table, 0) for entry in metadata)
+
+
+def test_a_retention_sweep_whose_worker_is_killed_purges_everything_once(
+    start_worker, make_org
+):
+    organization = make_org()
+    _bury_deleted_leads(organization, DELETED_LEADS)
+    first = start_worker("first")
+    celery_app.send_task("compliance.purge_deleted_records")
+
+    def remaining() -> int:
+        with org_context(organization):
+            return Lead._base_manager.count()
+
+    # Killed once the first batches have committed and before the last.
+    wait_until(lambda: remaining() < DELETED_LEADS, "the sweep to commit a batch")
+    first.kill()
+    left = remaining()
+    assert 0 < left < DELETED_LEADS, "the sweep finished before the kill"
+    assert _purged_by_audit(organization, "crm_lead") == DELETED_LEADS - left
+
+    # The message was not acknowledged: the broker hands it to the next worker.
+    second = start_worker("second")
+    wait_until(lambda: remaining() == 0, "the sweep to finish after the restart", 180)
+    wait_until(
+        lambda: "retention sweep finished" in second.output(), "the sweep's last log"
+    )
+
+    with org_context(organization):
+        assert Activity.objects.count() == 0
+    # Every row purged exactly once: the batch audit events add up to the whole.
+    assert _purged_by_audit(organization, "crm_lead") == DELETED_LEADS
+    assert _purged_by_audit(organization, "crm_activity") == DELETED_LEADS
