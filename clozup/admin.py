@@ -5,6 +5,7 @@ import re
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -65,6 +66,24 @@ class OrganizationModelAdmin(admin.ModelAdmin):
             metadata={"fields": sorted(form.changed_data), "via": "admin"},
             request=request,
         )
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        self._offer_members_only(db_field, request, kwargs)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        self._offer_members_only(db_field, request, kwargs)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    @staticmethod
+    def _offer_members_only(db_field, request, kwargs) -> None:
+        # People are not rows of one organization, so row-level security does
+        # not narrow them: a choice of user offers this organization's members.
+        user_model = get_user_model()
+        if db_field.related_model is user_model and "queryset" not in kwargs:
+            kwargs["queryset"] = user_model.objects.filter(
+                memberships__organization=request.organization
+            )
 
     def get_readonly_fields(self, request, obj=None):
         # Timestamps record what happened; nobody edits them by hand.

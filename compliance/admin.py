@@ -613,7 +613,8 @@ class SubProcessorNoticeAdmin(OrganizationModelAdmin):
     sub-processor list changes; deleting it opts them out."""
 
     list_display = ("__str__", "created_by", "created_at")
-    fields = ()
+    # The entry has nothing to fill in: who asked is the admin who adds it.
+    exclude = ("organization", "created_by")
 
     def has_add_permission(self, request):
         existing = SubProcessorNoticeSubscription.objects.exists()

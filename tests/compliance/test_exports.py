@@ -107,9 +107,11 @@ def test_the_export_is_stored_encrypted_and_audited(
     with org_context(person_in_a.organization):
         export.refresh_from_db()
         actions = list(
-            AuditEntry.objects.filter(target_id=str(export.pk)).values_list(
-                "action", flat=True
+            AuditEntry.objects.filter(
+                target_type="compliance.subjectexport", target_id=str(export.pk)
             )
+            .order_by("id")
+            .values_list("action", flat=True)
         )
     assert export.status == SubjectExport.Status.READY
     at_rest = (private_storage / export.storage_name).read_bytes()

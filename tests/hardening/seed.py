@@ -13,6 +13,16 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from clozup.models import Organization, User
 from clozup.tenancy import org_context
+from compliance.models import LegalHold, SubjectExport
+from compliance.models.consent import (
+    Channel,
+    ConsentAction,
+    ConsentSource,
+    LawfulBasis,
+    Purpose,
+)
+from compliance.selectors.subjects import subject_hash
+from compliance.services import consent, requests, retention
 from crm.models import (
     Activity,
     Campaign,
@@ -138,4 +148,39 @@ def seed_records(
             files.store_recording(
                 record, SimpleUploadedFile(f"{text}.wav", wav_bytes()), actor=member
             )
+        _seed_privacy_records(organization, member, text=text, email=email, lead=lead)
     return Seeded(lead=lead, contact=contact, company=company, deal=deal)
+
+
+def _seed_privacy_records(organization, member, *, text, email, lead) -> None:
+    """A request, an export, a hold and a ledger event, for the compliance pages."""
+    dsr = requests.record_request(
+        organization, kind="access", email=email, details=text, actor=member
+    )
+    SubjectExport.objects.create(
+        organization=organization,
+        email=email,
+        subject_hash=subject_hash(organization, email),
+        request=dsr,
+        requested_by=member,
+    )
+    retention.place_legal_hold(
+        organization,
+        scope=LegalHold.Scope.RECORD,
+        reason=text,
+        actor=member,
+        record_type="crm.lead",
+        record_id=lead.pk,
+    )
+    consent.record_consent_event(
+        organization,
+        address=email,
+        channel=Channel.EMAIL,
+        purpose=Purpose.MARKETING,
+        action=ConsentAction.GRANT,
+        source=ConsentSource.FORM,
+        lawful_basis=LawfulBasis.CONSENT,
+        evidence={"text_shown": text},
+        actor=member,
+        lead=lead,
+    )

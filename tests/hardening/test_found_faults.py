@@ -3,6 +3,8 @@
 import pytest
 from django.urls import reverse
 
+from clozup.tenancy import org_context
+
 pytestmark = pytest.mark.django_db
 
 
@@ -32,3 +34,36 @@ def test_a_huge_or_endless_number_cell_is_refused_at_once(raw):
 
     with pytest.raises(values.Invalid, match="not a whole number"):
         values.integer(raw, maximum=10**20)
+
+
+def test_a_choice_of_person_in_the_admin_panel_offers_own_members_only(
+    client, org_a, admin_a, org_b, rep_b
+):
+    client.force_login(admin_a)
+
+    # The form had no fields listed, so Django showed every field, and its
+    # user choice listed the people of every organization.
+    response = client.get(
+        reverse("admin:compliance_subprocessornoticesubscription_add")
+    )
+
+    assert response.status_code == 200
+    assert rep_b.email.encode() not in response.content
+
+
+def test_the_admin_panels_user_choices_are_the_organizations_members(
+    rf, org_a, admin_a, rep_a, org_b, rep_b
+):
+    from django.contrib import admin
+
+    from crm.models import Lead
+
+    request = rf.get("/")
+    request.user, request.organization = admin_a, org_a
+    with org_context(org_a):
+        field = admin.site._registry[Lead].formfield_for_foreignkey(
+            Lead._meta.get_field("owner"), request
+        )
+        offered = set(field.queryset)
+
+    assert {admin_a, rep_a} <= offered and rep_b not in offered

@@ -20,6 +20,9 @@ from tests.hardening.urlwalk import Pool, list_routes, walk_urls
 pytestmark = pytest.mark.slow
 
 SECRETS = (MARKER.lower().encode(), MARKER_EMAIL.encode())
+# Public pages that name their organization by design: its privacy request
+# form says whom the person is writing to. Only the name may show there.
+NAMES_ITS_ORGANIZATION = {"compliance:request-form", "compliance:request-confirm"}
 METHODS = ("get", "post", "put", "patch", "delete")
 
 
@@ -68,7 +71,7 @@ def _walk(client: Client, pool: Pool, methods, *, login=None) -> tuple[list, int
     count = 0
     pool.marked_pages = 0
     form = hostile_form(pool)
-    for _, url, first in walk_urls(pool):
+    for route, url, first in walk_urls(pool):
         for method in methods if first else methods[:2]:
             # A walk through sign-out or password pages may end the session.
             cookie = client.cookies.get(settings.SESSION_COOKIE_NAME)
@@ -88,7 +91,10 @@ def _walk(client: Client, pool: Pool, methods, *, login=None) -> tuple[list, int
                 count += 1
             if response.status_code >= 500:
                 problems.append((method, url, response.status_code))
-            leaked = any(secret in body.lower() for secret in SECRETS)
+            seen = body.lower()
+            if route.name in NAMES_ITS_ORGANIZATION:
+                seen = seen.replace(pool.name.lower().encode(), b"")
+            leaked = any(secret in seen for secret in SECRETS)
             pool.marked_pages += leaked
             if leaked and login is not pool.owner_login:
                 problems.append((method, url, "shows organization B's data"))

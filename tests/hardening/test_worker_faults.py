@@ -96,6 +96,8 @@ def test_an_import_whose_worker_is_killed_completes_exactly_once(
     wait_until(
         lambda: imports.read_progress(_job(organization, job.pk)).get("rows", 0) > 0,
         "the job to be running",
+        # A worker starting on a loaded machine can take a minute by itself.
+        seconds=180,
     )
     first.kill()
 
@@ -171,7 +173,7 @@ def test_a_retention_sweep_whose_worker_is_killed_purges_everything_once(
             return Lead._base_manager.count()
 
     # Killed once the first batches have committed and before the last.
-    wait_until(lambda: remaining() < DELETED_LEADS, "the sweep to commit a batch")
+    wait_until(lambda: remaining() < DELETED_LEADS, "the sweep to commit a batch", 180)
     first.kill()
     left = remaining()
     assert 0 < left < DELETED_LEADS, "the sweep finished before the kill"

@@ -8,6 +8,8 @@ changed here. Each parameter is filled from a pool of candidate values:
   of the target organization's rows whose model is named by a word of the
   route (`leads/<int:pk>/` gets lead ids), or every row's key when no word
   names a model, plus ids that exist nowhere;
+- uuids get the organization's rows' UUID fields (an export's public id),
+  plus one that exists nowhere;
 - words (`str`, `slug` and other regex groups) get the route words that name
   a model (`leads`, `deals`, ...), the organization's slug and nonsense.
 
@@ -17,10 +19,11 @@ A filled URL counts only when it resolves back to the pattern it came from.
 import itertools
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.apps import apps
 from django.contrib import admin
+from django.db import models
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.urls.exceptions import Resolver404
 
@@ -30,6 +33,7 @@ from clozup.tenancy import org_context
 # Larger than a bigint: a lookup must answer 404, not fail in the database.
 NONSENSE_IDS = ("2147483647", "99999999999999999999")
 NONSENSE_WORDS = ("x", "%00", "..", "<b>")
+NONSENSE_UUID = "00000000-0000-4000-8000-000000000000"
 ID_NAMES = re.compile(r"(^|_)(pk|id|object_id|content_type_id|uidb36)$")
 PARAMETER = re.compile(
     r"<(?:(?P<converter>[^>:]+):)?(?P<name>\w+)>|\(\?P<(?P<group>\w+)>"
@@ -50,7 +54,7 @@ class Route:
     callback: object
 
     def parameters(self) -> list[tuple[str, str]]:
-        """(name, kind) per parameter, kind being "id" or "word"."""
+        """(name, kind) per parameter, kind being "id", "uuid" or "word"."""
         found = []
         for match in PARAMETER.finditer(self.text):
             name = match["name"] or match["group"]
@@ -58,7 +62,8 @@ class Route:
             is_id = converter == "int" or (
                 converter in ("path", "") and ID_NAMES.search(name)
             )
-            found.append((name, "id" if is_id else "word"))
+            kind = "uuid" if converter == "uuid" else "id" if is_id else "word"
+            found.append((name, kind))
         return found
 
 
@@ -92,12 +97,15 @@ class Pool:
 
     ids_by_model: dict[str, list[str]]
     slug: str
+    name: str = ""
+    uuids: list[str] = field(default_factory=list)
     owner_login: object = None
     marked_pages: int = 0
 
     @classmethod
     def of(cls, organization: Organization) -> "Pool":
         ids: dict[str, list[str]] = {}
+        uuids: list[str] = []
         with org_context(organization):
             for model in apps.get_models():
                 if not issubclass(model, OrganizationModel):
@@ -106,9 +114,18 @@ class Pool:
                 found = [str(pk) for pk in keys[:IDS_PER_MODEL]]
                 if found:
                     ids[model._meta.model_name] = found
+                for uuid_field in model._meta.fields:
+                    if isinstance(uuid_field, models.UUIDField):
+                        values = model.objects.values_list(uuid_field.name, flat=True)
+                        uuids += [str(value) for value in values[:IDS_PER_MODEL]]
             users = Membership.objects.values_list("user_id", flat=True)
             ids["user"] = [str(pk) for pk in users[:IDS_PER_MODEL]]
-        return cls(ids_by_model=ids, slug=organization.slug)
+        return cls(
+            ids_by_model=ids,
+            slug=organization.slug,
+            name=organization.name,
+            uuids=uuids,
+        )
 
     def model_words(self) -> list[str]:
         """Plural model names that routes spell out, such as `leads`."""
@@ -173,15 +190,20 @@ def urls_for(route: Route, pool: Pool) -> list[str]:
     """The URLs that fill `route` from `pool` and resolve back to it."""
     parameters = route.parameters()
     words = [name for name, kind in parameters if kind == "word"]
-    ids = [name for name, kind in parameters if kind == "id"]
+    keys = [(name, kind) for name, kind in parameters if kind != "word"]
     per_choice: list[list[str]] = []
     for word_values in itertools.product(pool.words(), repeat=len(words)):
         chosen = dict(zip(words, word_values, strict=True))
-        context = _fill(route.text, {**chosen, **dict.fromkeys(ids, "")})
-        id_values = itertools.product(pool.ids_for(context), repeat=len(ids))
+        context = _fill(route.text, {**chosen, **{name: "" for name, _ in keys}})
+        candidates = {
+            "id": pool.ids_for(context),
+            "uuid": _unique([*pool.uuids, NONSENSE_UUID]),
+        }
+        key_values = itertools.product(*(candidates[kind] for _, kind in keys))
         urls = [
-            _fill(route.text, {**chosen, **dict(zip(ids, values, strict=True))})
-            for values in itertools.islice(id_values, MAX_URLS_PER_PATTERN)
+            _fill(route.text, {**chosen, **dict(zip(names, values, strict=True))})
+            for names in [[name for name, _ in keys]]
+            for values in itertools.islice(key_values, MAX_URLS_PER_PATTERN)
         ]
         per_choice.append([url for url in urls if _resolves_to(url, route)])
     # Round robin, so that every choice of words keeps some of its ids.

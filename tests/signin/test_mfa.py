@@ -119,6 +119,7 @@ def _sample(pattern: str) -> str:
     pattern = re.sub(r"\(\?P<\w+>([\w-]+)(?:\|[^)]*)?\)", r"\1", pattern)
     pattern = re.sub(r"\(\?P<\w+>[^)]*\)", "1", pattern)
     pattern = re.sub(r"<int:\w+>", "1", pattern)
+    pattern = re.sub(r"<uuid:\w+>", "00000000-0000-4000-8000-000000000001", pattern)
     pattern = re.sub(r"<(?:\w+:)?\w+>", "x", pattern)
     return pattern.replace("^", "").replace("$", "").replace("\\", "")
 
