@@ -34,17 +34,23 @@ pytestmark = pytest.mark.slow
 ROWS = 60_000
 
 
+def _use_broker(url: str) -> None:
+    """Point this process's Celery app at `url`, dropping the connection and
+    producer pools an earlier test may have opened on the usual broker."""
+    celery_app.conf.broker_url = url
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
 @pytest.fixture
 def broker(tmp_path, settings):
     """A Redis of our own as broker and cache, for this process and the worker."""
     redis = ThrowawayRedis(tmp_path).start()
     settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": redis.url}}
     saved = celery_app.conf.broker_url
-    celery_app.conf.broker_url = redis.url
-    celery_app._pool = None
+    _use_broker(redis.url)
     yield redis
-    celery_app.conf.broker_url = saved
-    celery_app._pool = None
+    _use_broker(saved)
     redis.stop()
 
 
