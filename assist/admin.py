@@ -7,7 +7,11 @@ from assist import selectors, services
 from assist.models import AssistSettings, AssistUsage
 from assist.provider import InsecureProviderURL, check_base_url
 from clozup import integrations
-from clozup.admin import OrganizationModelAdmin, ReauthenticatedAdminMixin
+from clozup.admin import (
+    OrganizationModelAdmin,
+    ReadOnlyOrganizationModelAdmin,
+    ReauthenticatedAdminMixin,
+)
 
 
 class AssistSettingsForm(forms.ModelForm):
@@ -111,7 +115,7 @@ class AssistSettingsAdmin(ReauthenticatedAdminMixin, OrganizationModelAdmin):
 
 
 @admin.register(AssistUsage)
-class AssistUsageAdmin(OrganizationModelAdmin):
+class AssistUsageAdmin(ReadOnlyOrganizationModelAdmin):
     """Who used AI, for what and at what cost; never the text."""
 
     list_display = (
@@ -131,15 +135,6 @@ class AssistUsageAdmin(OrganizationModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("user")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def changelist_view(self, request, extra_context=None):
         assist_settings = selectors.get_settings()

@@ -7,7 +7,7 @@ from django.http import StreamingHttpResponse
 from django.urls import path
 from django.utils import timezone
 
-from clozup.admin import OrganizationModelAdmin
+from clozup.admin import ReadOnlyOrganizationModelAdmin
 from clozup.lib.csv import csv_rows
 from clozup.models import Membership, User
 
@@ -97,7 +97,7 @@ class ActorFilter(admin.SimpleListFilter):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(OrganizationModelAdmin):
+class AuditEntryAdmin(ReadOnlyOrganizationModelAdmin):
     list_display = ("seq", "created_at", "actor", "action", "target", "ip")
     list_filter = (DateRangeFilter, ActorFilter, "action", "target_type")
     search_fields = ("=target_id", "=request_id", "=actor_id")
@@ -111,15 +111,6 @@ class AuditEntryAdmin(OrganizationModelAdmin):
     def get_queryset(self, request):
         actor_email = User.objects.filter(pk=OuterRef("actor_id")).values("email")
         return super().get_queryset(request).annotate(actor_email=Subquery(actor_email))
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="Actor")
     def actor(self, entry):

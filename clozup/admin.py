@@ -166,6 +166,19 @@ class OrganizationModelAdmin(admin.ModelAdmin):
         return None
 
 
+class ReadOnlyOrganizationModelAdmin(OrganizationModelAdmin):
+    """For rows only the product writes: admins look, nobody edits."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class ReauthenticatedAdminMixin:
     """Changes (saving, deleting, running an action) need a recent sign-in.
 

@@ -16,7 +16,11 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from clozup import services as clozup_services
-from clozup.admin import OrganizationModelAdmin, ReauthenticatedAdminMixin
+from clozup.admin import (
+    OrganizationModelAdmin,
+    ReadOnlyOrganizationModelAdmin,
+    ReauthenticatedAdminMixin,
+)
 from clozup.decorators import allowed_while_read_only
 from clozup.models import Membership
 from clozup.signin.admin import SingletonAdminMixin
@@ -329,19 +333,8 @@ class DataSubjectRequestAdmin(ReauthenticatedAdminMixin, OrganizationModelAdmin)
         )
 
 
-class ReadOnlyAdmin(OrganizationModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(SubjectExport)
-class SubjectExportAdmin(ReadOnlyAdmin):
+class SubjectExportAdmin(ReadOnlyOrganizationModelAdmin):
     list_display = ("__str__", "request", "status", "created_at", "expires_at", "link")
     list_filter = ("status",)
     fields = (
@@ -367,7 +360,7 @@ class SubjectExportAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ErasureReceipt)
-class ErasureReceiptAdmin(ReadOnlyAdmin):
+class ErasureReceiptAdmin(ReadOnlyOrganizationModelAdmin):
     list_display = ("__str__", "scope", "request", "created_at", "operator", "totals")
     list_filter = ("scope",)
     fields = ("scope", "request", "created_at", "operator", "reason", "rows", "files")
@@ -639,7 +632,7 @@ class SubProcessorNoticeAdmin(OrganizationModelAdmin):
 
 
 @admin.register(ConsentEvent)
-class ConsentEventAdmin(OrganizationModelAdmin):
+class ConsentEventAdmin(ReadOnlyOrganizationModelAdmin):
     """The organization's consent ledger, read only: events are added by the
     services (forms, imports, unsubscribe links, admins on a record's page)."""
 
@@ -673,12 +666,3 @@ class ConsentEventAdmin(OrganizationModelAdmin):
     )
     readonly_fields = fields
     list_select_related = ("lead", "contact")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
