@@ -100,11 +100,13 @@ def _backup_role() -> dict:
             " one that reads every row (a superuser, or a role with BYPASSRLS)"
         )
     role = environ.Env.db_url_config(settings.BACKUP_DATABASE_URL)
-    # Always the application's database, whatever the URL names; a socket
-    # directory may be percent-encoded in the host, as in DATABASE_URL.
+    # Always the application's database, whatever the URL names. A socket
+    # directory may be percent-encoded in the host, as in DATABASE_URL, or
+    # given as `?host=`, as the embedded PostgreSQL's own URL does.
+    host = role.get("HOST") or role.get("OPTIONS", {}).get("host") or ""
     return {
         **role,
-        "HOST": unquote(role.get("HOST") or ""),
+        "HOST": unquote(host),
         "NAME": settings.DATABASES["default"]["NAME"],
     }
 

@@ -245,6 +245,23 @@ def test_backup_needs_a_role_that_reads_every_row(settings, local_storages, db):
         call_command("backup", reason="ticket-1")
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://postgres:@/postgres?host=/srv/pg/socket",
+        "postgres://postgres@%2Fsrv%2Fpg%2Fsocket/postgres",
+    ],
+)
+def test_a_backup_role_on_a_unix_socket_names_its_folder(settings, url):
+    # The embedded PostgreSQL (make test without DATABASE_URL) gives `?host=`.
+    settings.BACKUP_DATABASE_URL = url
+
+    role = backups._backup_role()
+
+    assert role["HOST"] == "/srv/pg/socket"
+    assert postgres_tools.libpq_environment(role)["PGHOST"] == "/srv/pg/socket"
+
+
 def test_backup_and_restore_need_a_reason(backup_settings, db):
     with pytest.raises(CommandError, match="--reason"):
         call_command("backup", reason="  ")
