@@ -354,6 +354,9 @@ def test_the_nightly_jobs_back_up_and_prune(populated, backup_settings, settings
     assert [b.name for b in backups.list_backups()] == [name]
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert {"clozup.take_backup", "clozup.prune_backups"} <= scheduled
+    # As a worker does on start: every app's tasks module, not only those
+    # this test run happened to import.
+    app.loader.import_default_modules()
     assert scheduled <= set(app.tasks)
 
 
