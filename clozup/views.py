@@ -9,12 +9,12 @@ from django.core.files.storage import FileSystemStorage, storages
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from clozup.lib.redirects import next_url
 from clozup.middleware import SESSION_ORGANIZATION_KEY
 
 logger = logging.getLogger(__name__)
@@ -42,10 +42,7 @@ def switch_organization(request):
         return HttpResponseBadRequest("organization: you are not a member of it")
     request.session[SESSION_ORGANIZATION_KEY] = organization_id
 
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, {request.get_host()}):
-        target = "/"
-    return redirect(target)
+    return redirect(next_url(request, "/"))
 
 
 def server_error(request):

@@ -315,6 +315,32 @@ def test_moving_a_deal_on_the_board_redraws_the_board(rep_client, org_a):
     assert deal.stage_id == won.pk and deal.closed_at is not None
 
 
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/phish", "//evil.example/", "javascript:alert(1)"]
+)
+def test_moving_a_deal_never_redirects_off_the_site(rep_client, org_a, target):
+    deal = make_deal(org_a)
+
+    response = rep_client.post(
+        reverse("crm:deal-move", args=[deal.pk]),
+        {"stage": stage(org_a, "Won").pk, "next": target},
+    )
+
+    assert response.status_code == 302
+    assert response.url == reverse("crm:deal-detail", args=[deal.pk])
+
+
+def test_moving_a_deal_returns_to_the_page_it_came_from(rep_client, org_a):
+    deal = make_deal(org_a)
+
+    response = rep_client.post(
+        reverse("crm:deal-move", args=[deal.pk]),
+        {"stage": stage(org_a, "Won").pk, "next": reverse("crm:deal-board")},
+    )
+
+    assert response.url == reverse("crm:deal-board")
+
+
 def test_moving_a_deal_to_a_stage_of_another_organization_is_refused(
     rep_client, org_a, org_b
 ):
