@@ -2,6 +2,7 @@ import logging
 import uuid
 
 from django.db import transaction
+from django.http import HttpResponseBadRequest
 from django.shortcuts import render
 
 from clozup import selectors, tenancy
@@ -46,6 +47,28 @@ class HealthCheckMiddleware:
         probe = {"/healthz": views.healthz, "/readyz": views.readyz}.get(request.path)
         if probe is not None:
             return probe(request)
+        return self.get_response(request)
+
+
+class RefuseNulCharactersMiddleware:
+    """Answer 400 to a query string holding a NUL character.
+
+    PostgreSQL cannot store or compare text with NUL in it, so a filter such
+    as `?q=%00` would fail deep in a query with a server error. Form fields
+    already refuse NUL (Django's CharField validator); query strings are read
+    by hand in many views, so they are checked once, here.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        for name, values in request.GET.lists():
+            if "\x00" in name or any("\x00" in value for value in values):
+                return HttpResponseBadRequest(
+                    f"{name.replace(chr(0), '')}: NUL characters are not allowed",
+                    content_type="text/plain",
+                )
         return self.get_response(request)
 
 

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "clozup.middleware.RequestIdMiddleware",
     "clozup.middleware.HealthCheckMiddleware",
+    "clozup.middleware.RefuseNulCharactersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "clozup.middleware.SignInFormActionMiddleware",

@@ -67,3 +67,25 @@ def test_the_admin_panels_user_choices_are_the_organizations_members(
         offered = set(field.queryset)
 
     assert {admin_a, rep_a} <= offered and rep_b not in offered
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/leads/?q=%00",
+        "/contacts/?q=%00",
+        "/companies/?q=%00",
+        "/deals/?q=%00",
+        "/leads/?source=%00",
+        "/leads/?status=a%00b",
+        "/leads/?q%00=x",
+    ],
+)
+def test_a_nul_character_in_a_filter_is_a_clear_400(client, org_a, rep_a, url):
+    client.force_login(rep_a)
+
+    # PostgreSQL refused the text deep in the list query: a server error.
+    response = client.get(url)
+
+    assert response.status_code == 400
+    assert b"NUL characters are not allowed" in response.content
