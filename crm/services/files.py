@@ -1,9 +1,10 @@
 """Attachments and call recordings: checked, stored privately, served to members.
 
-The type is read from the bytes (puremagic), never from the name or the
-browser's claim; the size limit is `UPLOAD_MAX_BYTES`. The storage name is
-generated, so nothing the client sent becomes part of a path. Files go to
-the "private" storage; rows carry the name shown on download.
+The type is read from the bytes (puremagic), never from the browser's claim,
+and the name's extension must agree with it; the size limit is
+`UPLOAD_MAX_BYTES`. The storage name is generated, so nothing the client
+sent becomes part of a path. Files go to the "private" storage; rows carry
+the name shown on download.
 """
 
 import hashlib
@@ -59,14 +60,32 @@ class FileRejected(ValueError):
     """The upload is refused; the message says why, for the form."""
 
 
-def _sniff(head: bytes, allowed: dict[str, str], *, text_allowed: bool) -> str:
+# Plain text is kept only under names that no browser or desktop renders as
+# a page or a script (`.html`, `.svg` and `.js` are text too).
+TEXT_EXTENSIONS = {"", ".txt", ".csv", ".tsv", ".md", ".log", ".json", ".vcf", ".ics"}
+
+
+def _extension(name: str) -> str:
+    stem, dot, suffix = name.rpartition(".")
+    return f".{suffix.lower()}" if dot and stem else ""
+
+
+def _sniff(head: bytes, name: str, allowed: dict[str, str], *, text_allowed) -> str:
+    """The content's type, which the file's name must agree with."""
+    extension = _extension(name)
     try:
         candidates = puremagic.magic_string(head)
     except puremagic.PureError:
         candidates = []
-    for candidate in candidates:
-        if candidate.extension.lower() in allowed:
-            return allowed[candidate.extension.lower()]
+    found = [c.extension.lower() for c in candidates if c.extension.lower() in allowed]
+    if found:
+        # Zip-based formats match several names; the file's own name decides.
+        content_type = allowed[extension if extension in found else found[0]]
+        if extension and allowed.get(extension) != content_type:
+            raise FileRejected(
+                f"file: named {extension}, but its content is {content_type}"
+            )
+        return content_type
     if text_allowed and not candidates and b"\x00" not in head:
         try:
             head.decode("utf-8")
@@ -74,6 +93,11 @@ def _sniff(head: bytes, allowed: dict[str, str], *, text_allowed: bool) -> str:
             # A multi-byte character cut at the sniffing boundary is still text.
             if error.start < len(head) - 4:
                 raise FileRejected("file: this type of file is not accepted") from None
+        if extension not in TEXT_EXTENSIONS:
+            raise FileRejected(
+                f"file: named {extension}, but its content is plain text"
+                f" (text is kept as {', '.join(sorted(TEXT_EXTENSIONS - {''}))})"
+            )
         return "text/plain"
     raise FileRejected("file: this type of file is not accepted")
 
@@ -93,7 +117,8 @@ def _check_and_store(upload: UploadedFile, *, folder: str, allowed, text_allowed
         raise FileRejected("file: the file is empty")
     upload.seek(0)
     head = upload.read(SNIFF_BYTES)
-    content_type = _sniff(head, allowed, text_allowed=text_allowed)
+    name = display_name(upload.name or "")
+    content_type = _sniff(head, name, allowed, text_allowed=text_allowed)
 
     digest = hashlib.sha256()
     upload.seek(0)

@@ -39,18 +39,52 @@ def test_an_attachment_is_typed_from_its_bytes_not_its_name(
 ):
     lead = make_lead(org_a)
 
-    response = upload(rep_client, lead, "invoice.pdf", PNG)
+    response = upload(rep_client, lead, "invoice.png", PNG)
 
     assert response.status_code == 302
     with org_context(org_a):
         stored = Attachment.objects.get()
-    assert stored.content_type == "image/png" and stored.filename == "invoice.pdf"
+    assert stored.content_type == "image/png" and stored.filename == "invoice.png"
     # The storage path is generated; nothing from the client's name is in it,
     # and the bytes at rest are encrypted.
     assert "invoice" not in stored.storage_name
     assert stored.storage_name.startswith(f"org-{org_a.pk}/attachment/")
     at_rest = (private_storage / stored.storage_name).read_bytes()
     assert PNG not in at_rest and len(at_rest) > len(PNG)
+
+
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("invoice.pdf", PNG, "named .pdf, but its content is image/png"),
+        ("notes.html", b"<script>alert(1)</script>", "named .html, but its content"),
+        ("logo.svg", b"<svg onload=alert(1)>", "this type of file is not accepted"),
+        ("setup.exe", PNG, "named .exe, but its content is image/png"),
+        ("page.svg", b"<p>hello</p>", "named .svg, but its content is plain text"),
+    ],
+)
+def test_a_file_whose_name_disagrees_with_its_bytes_is_refused(
+    rep_client, org_a, make_lead, name, content, message
+):
+    lead = make_lead(org_a)
+
+    response = upload(rep_client, lead, name, content)
+
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    with org_context(org_a):
+        assert not Attachment.objects.exists()
+
+
+@pytest.mark.parametrize("name", ["notes.txt", "notes", "export.CSV"])
+def test_text_under_a_text_name_is_kept(rep_client, org_a, make_lead, name):
+    lead = make_lead(org_a)
+
+    response = upload(rep_client, lead, name, b"Call back on Monday.\n")
+
+    assert response.status_code == 302
+    with org_context(org_a):
+        assert Attachment.objects.get().content_type == "text/plain"
 
 
 def test_a_file_whose_bytes_are_not_an_accepted_type_is_refused(
