@@ -1,4 +1,5 @@
 import logging
+import time
 import uuid
 
 from django.db import transaction
@@ -6,15 +7,22 @@ from django.http import HttpResponseBadRequest
 from django.shortcuts import render
 
 from clozup import selectors, tenancy
-from clozup.lib.logging import request_id_var
+from clozup.lib.logging import organization_id_var, request_id_var
 
 logger = logging.getLogger(__name__)
+access_logger = logging.getLogger("clozup.access")
 
 SESSION_ORGANIZATION_KEY = "organization_id"
 
 
 class RequestIdMiddleware:
-    """Give every request an id, on its log lines and in the X-Request-ID header."""
+    """Give every request an id, on its log lines and in the X-Request-ID header,
+    and log one access line per request.
+
+    The access line names the route pattern (`leads/<int:pk>/`), never the
+    path or query string: those carry searched addresses and unsubscribe
+    tokens. It replaces gunicorn's access log, which prints them.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -22,8 +30,24 @@ class RequestIdMiddleware:
     def __call__(self, request):
         request.id = uuid.uuid4().hex
         token = request_id_var.set(request.id)
+        started = time.monotonic()
         try:
             response = self.get_response(request)
+            match = request.resolver_match
+            organization = getattr(request, "organization", None)
+            organization_token = organization_id_var.set(
+                organization.pk if organization is not None else None
+            )
+            access_logger.info(
+                "request",
+                extra={
+                    "method": request.method,
+                    "route": match.route if match else "(no route)",
+                    "status": response.status_code,
+                    "duration_ms": round((time.monotonic() - started) * 1000),
+                },
+            )
+            organization_id_var.reset(organization_token)
         finally:
             request_id_var.reset(token)
         response["X-Request-ID"] = request.id

@@ -102,3 +102,23 @@ def test_a_working_session_logs_json_with_context_and_no_personal_data(
     text = "\n".join(lines)
     assert EMAIL_PATTERN.findall(text) == []
     assert [s for s in secrets if s in text] == []
+
+
+def test_each_request_logs_its_route_but_not_its_path_or_query(
+    client, org_a, rep_a, log_lines
+):
+    client.force_login(rep_a)
+    searched = "ada.lovelace" + chr(64) + "example.org"
+
+    client.get("/leads/", {"q": searched})
+    client.get("/unsubscribe/a-secret-token-value/")
+
+    records = [json.loads(line) for line in log_lines()]
+    access = [r for r in records if r.get("logger") == "clozup.access"]
+    assert [(r["method"], r["route"]) for r in access] == [
+        ("GET", "leads/"),
+        ("GET", "unsubscribe/<str:token>/"),
+    ]
+    assert access[0]["status"] == 200 and access[0]["organization_id"] == org_a.pk
+    text = "\n".join(log_lines())
+    assert searched not in text and "a-secret-token-value" not in text
