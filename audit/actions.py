@@ -25,6 +25,7 @@ class Action(models.TextChoices):
     ORGANIZATION_CREATED = "org.created", "Organization created"
     ORGANIZATION_CANCELLED = "org.cancelled", "Organization cancelled"
     ORGANIZATION_REACTIVATED = "org.reactivated", "Organization reactivated"
+    MEMBER_INVITED = "member.invited", "Member invited"
     MEMBER_ADDED = "member.added", "Member added"
     MEMBER_ROLE_CHANGED = "member.role_changed", "Member role changed"
     MEMBER_REMOVED = "member.removed", "Member removed"

@@ -7,11 +7,13 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils import timezone
 
 from audit import services as audit
 from audit.actions import Action
-from clozup import integrations, services
+from clozup import integrations, invitations, services
 from clozup.models import (
     IntegrationCredential,
     Membership,
@@ -204,16 +206,21 @@ class ReauthenticatedAdminMixin:
 
 class MembershipAddForm(forms.ModelForm):
     email = forms.EmailField(
-        help_text="The person's email address; an account is created if needed."
+        help_text=(
+            "The person's email address. A new address gets an account and the"
+            " membership at once; an existing account is sent an invitation to"
+            " accept."
+        )
     )
 
     class Meta:
         model = Membership
         fields = ("role",)
 
-    def __init__(self, *args, organization=None, **kwargs):
+    def __init__(self, *args, organization=None, actor=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.organization = organization
+        self.actor = actor
 
     def clean_email(self):
         email = self.cleaned_data["email"].lower()
@@ -224,14 +231,40 @@ class MembershipAddForm(forms.ModelForm):
             raise forms.ValidationError("email: this person is already a member.")
         return email
 
+    def clean_role(self):
+        role = self.cleaned_data["role"]
+        try:
+            services.check_membership_change(
+                self.organization.pk, actor=self.actor, roles={role}
+            )
+        except services.MembershipChangeRefused as error:
+            raise forms.ValidationError(str(error)) from None
+        return role
+
 
 class MembershipChangeForm(forms.ModelForm):
     class Meta:
         model = Membership
         fields = ("role",)
 
+    def __init__(self, *args, actor=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.actor = actor
+
     def clean_role(self):
+        # The instance still holds the stored role here: the form copies the
+        # cleaned values onto it after cleaning.
         role = self.cleaned_data["role"]
+        if role == self.instance.role:
+            return role
+        try:
+            services.check_membership_change(
+                self.instance.organization_id,
+                actor=self.actor,
+                roles={self.instance.role, role},
+            )
+        except services.MembershipChangeRefused as error:
+            raise forms.ValidationError(str(error)) from None
         demoting = role != Membership.Role.OWNER
         if demoting and services.is_last_owner(self.instance):
             raise forms.ValidationError(
@@ -240,8 +273,22 @@ class MembershipChangeForm(forms.ModelForm):
         return role
 
 
+def _with_arguments(form_class, **arguments):
+    """The form class, constructed with these keyword arguments added."""
+
+    class Bound(form_class):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **arguments, **kwargs)
+
+    return Bound
+
+
 @admin.register(Membership)
 class MembershipAdmin(ReauthenticatedAdminMixin, OrganizationModelAdmin):
+    """Members and their roles. Only owners touch the owner role (the service
+    layer refuses the rest); an address that already has an account is
+    invited rather than added (`clozup.invitations`)."""
+
     list_display = ("member_email", "member_name", "role", "created_at")
     list_filter = ("role",)
     search_fields = ("user__email", "user__full_name")
@@ -279,16 +326,15 @@ class MembershipAdmin(ReauthenticatedAdminMixin, OrganizationModelAdmin):
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
-            form = MembershipAddForm
-
-            class BoundForm(form):
-                def __init__(inner, *args, **kw):
-                    super().__init__(*args, organization=request.organization, **kw)
-
-            return BoundForm
+            return _with_arguments(
+                MembershipAddForm,
+                organization=request.organization,
+                actor=request.user,
+            )
         kwargs["form"] = MembershipChangeForm
         kwargs["fields"] = ("role",)
-        return super().get_form(request, obj, change, **kwargs)
+        form = super().get_form(request, obj, change, **kwargs)
+        return _with_arguments(form, actor=request.user)
 
     def get_fields(self, request, obj=None):
         return ("email", "role") if obj is None else ("role",)
@@ -300,19 +346,45 @@ class MembershipAdmin(ReauthenticatedAdminMixin, OrganizationModelAdmin):
                 obj, role=obj.role, actor=request.user, request=request
             )
             return
-        user, _ = services.get_or_create_user(form.cleaned_data["email"])
-        membership = services.add_member(
+        membership = invitations.add_or_invite_member(
             request.organization,
-            user,
+            form.cleaned_data["email"],
             role=form.cleaned_data["role"],
             actor=request.user,
+            build_url=request.build_absolute_uri,
             request=request,
         )
-        obj.pk, obj.user, obj.created_at = membership.pk, user, membership.created_at
+        if membership is None:
+            obj.invited_email = form.cleaned_data["email"]
+            return
+        obj.pk, obj.user, obj.created_at = (
+            membership.pk,
+            membership.user,
+            membership.created_at,
+        )
+
+    def response_add(self, request, obj, post_url_continue=None):
+        invited_email = getattr(obj, "invited_email", None)
+        if invited_email is None:
+            return super().response_add(request, obj, post_url_continue)
+        self.message_user(
+            request,
+            f"Invitation sent to {invited_email}: they become a member once they"
+            " accept it.",
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(reverse("admin:clozup_membership_changelist"))
 
     def has_delete_permission(self, request, obj=None):
-        if obj is not None and services.is_last_owner(obj):
-            return False
+        if obj is not None:
+            try:
+                services.check_membership_change(
+                    obj.organization_id, actor=request.user, roles={obj.role}
+                )
+            except services.MembershipChangeRefused:
+                return False
+            if services.is_last_owner(obj):
+                return False
         return super().has_delete_permission(request, obj)
 
     def delete_model(self, request, obj):
@@ -325,7 +397,7 @@ class MembershipAdmin(ReauthenticatedAdminMixin, OrganizationModelAdmin):
                     services.remove_member(
                         membership, actor=request.user, request=request
                     )
-        except services.LastOwnerError as error:
+        except services.MembershipChangeRefused as error:
             messages.error(request, str(error))
 
     @admin.display(description="Email", ordering="user__email")

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from audit import services as audit
 from audit.actions import Action
+from clozup import selectors
 from clozup.models import Membership, Organization, User
 from clozup.tenancy import org_context
 
@@ -16,8 +17,20 @@ class OrganizationSlugTaken(ValueError):
     pass
 
 
-class LastOwnerError(ValueError):
+class MembershipChangeRefused(ValueError):
+    """A change to a membership that the organization's rules forbid."""
+
+
+class LastOwnerError(MembershipChangeRefused):
     """An organization must keep at least one owner."""
+
+
+class OwnerRoleRequired(MembershipChangeRefused):
+    """Only an owner may grant the owner role or change or remove an owner."""
+
+
+class MemberManagementRequired(MembershipChangeRefused):
+    """Only an owner or an admin of the organization may manage its members."""
 
 
 @dataclass(frozen=True)
@@ -84,17 +97,27 @@ def add_member(
     role: str,
     actor: User | str | None,
     request=None,
+    invited_by: User | None = None,
 ) -> Membership:
-    """Add a user to the organization; call inside its context. Audited."""
+    """Add a user to the organization; call inside its context. Audited.
+
+    A member acting (`actor`, or `invited_by` for an accepted invitation) must
+    be allowed to grant the role; raises MembershipChangeRefused otherwise.
+    """
+    check_membership_change(organization.pk, actor=invited_by or actor, roles={role})
+
     membership = Membership.objects.create(
         organization=organization, user=user, role=role
     )
+    metadata = {"user_id": user.pk, "role": role}
+    if invited_by is not None:
+        metadata["invited_by"] = invited_by.pk
     audit.record_event(
         Action.MEMBER_ADDED,
         organization=organization,
         actor=actor,
         target=membership,
-        metadata={"user_id": user.pk, "role": role},
+        metadata=metadata,
         request=request,
     )
     return membership
@@ -104,9 +127,17 @@ def add_member(
 def change_member_role(
     membership: Membership, *, role: str, actor: User | str | None, request=None
 ) -> Membership:
+    """Give the member another role. Audited.
+
+    Raises OwnerRoleRequired when an actor who is not an owner touches the
+    owner role, and LastOwnerError when the last owner would be demoted.
+    """
     previous = Membership.objects.select_for_update().get(pk=membership.pk).role
     if previous == role:
         return membership
+    check_membership_change(
+        membership.organization_id, actor=actor, roles={previous, role}
+    )
     if previous == Membership.Role.OWNER:
         _keep_an_owner(membership)
 
@@ -125,8 +156,13 @@ def change_member_role(
 
 @transaction.atomic
 def remove_member(membership: Membership, *, actor: User | str | None, request=None):
-    """End a membership. Records the member owned keep existing, unowned."""
-    if membership.role == Membership.Role.OWNER:
+    """End a membership. Records the member owned keep existing, unowned.
+
+    Raises OwnerRoleRequired or LastOwnerError as `change_member_role` does.
+    """
+    role = Membership.objects.select_for_update().get(pk=membership.pk).role
+    check_membership_change(membership.organization_id, actor=actor, roles={role})
+    if role == Membership.Role.OWNER:
         _keep_an_owner(membership)
 
     audit.record_event(
@@ -152,6 +188,29 @@ def is_last_owner(membership: Membership) -> bool:
         organization_id=membership.organization_id, role=Membership.Role.OWNER
     ).exclude(pk=membership.pk)
     return not other_owners.exists()
+
+
+def check_membership_change(
+    organization_id: int, *, actor: User | str | None, roles: set[str]
+) -> None:
+    """Refuse a member who may not make a change that involves these roles.
+
+    `roles` holds the role before and after (one of them for an addition or a
+    removal). Operators and the system (support commands, SSO provisioning,
+    Clerk) are not members and are not limited here. Call inside the
+    organization's context; forms call it to show the error early.
+    """
+    if not isinstance(actor, User):
+        return
+    if not selectors.can_manage_members(actor, organization_id):
+        raise MemberManagementRequired(
+            "role: only an owner or an admin of the organization may manage members"
+        )
+    touches_owner = Membership.Role.OWNER in roles
+    if touches_owner and not selectors.can_manage_owners(actor, organization_id):
+        raise OwnerRoleRequired(
+            "role: only an owner may grant the owner role or change or remove an owner"
+        )
 
 
 def _keep_an_owner(membership: Membership) -> None:

@@ -13,6 +13,7 @@ urlpatterns = [
     path(
         "organizations/switch/", views.switch_organization, name="switch-organization"
     ),
+    path("invitations/<str:token>/", views.accept_invitation, name="accept-invitation"),
     path("healthz", views.healthz, name="healthz"),
     # Browsers ask for it on pages that name no icon (the sign-in pages).
     path(

@@ -14,6 +14,8 @@ from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from clozup import invitations
+from clozup.decorators import allowed_while_read_only
 from clozup.lib.redirects import next_url
 from clozup.middleware import SESSION_ORGANIZATION_KEY
 
@@ -43,6 +45,34 @@ def switch_organization(request):
     request.session[SESSION_ORGANIZATION_KEY] = organization_id
 
     return redirect(next_url(request, "/"))
+
+
+@allowed_while_read_only
+@login_required
+def accept_invitation(request, token):
+    """Show an invitation to its person; their POST makes them a member.
+
+    A GET changes nothing, so mail scanners that follow links accept nothing.
+    Works while the current organization is cancelled: joining another one
+    changes nothing of it.
+    """
+    try:
+        invitation = invitations.read_invitation(token)
+    except invitations.InvitationInvalid:
+        return render(request, "clozup/invitation_invalid.html", status=400)
+    if invitation.user_id != request.user.pk:
+        return render(request, "clozup/invitation_elsewhere.html", status=403)
+    if request.method != "POST":
+        return render(request, "clozup/invitation.html", {"invitation": invitation})
+
+    try:
+        membership = invitations.accept_invitation(
+            invitation, user=request.user, request=request
+        )
+    except invitations.InvitationInvalid:
+        return render(request, "clozup/invitation_invalid.html", status=400)
+    request.session[SESSION_ORGANIZATION_KEY] = membership.organization_id
+    return redirect("/")
 
 
 def server_error(request):

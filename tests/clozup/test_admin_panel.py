@@ -136,10 +136,14 @@ def test_removing_a_member_is_audited_and_keeps_their_records(
     assert company.owner_id is None
 
 
-def test_the_last_owner_can_be_neither_demoted_nor_removed(client, admin_a, org_a):
-    with org_context(org_a):
-        owner = Membership.objects.get(role="owner")
-    client.force_login(admin_a)
+def _owner_of(org):
+    with org_context(org):
+        return Membership.objects.select_related("user").get(role="owner")
+
+
+def test_the_last_owner_can_be_neither_demoted_nor_removed(client, org_a):
+    owner = _owner_of(org_a)
+    client.force_login(owner.user)
     change_url = reverse("admin:clozup_membership_change", args=[owner.pk])
 
     demote = client.post(change_url, {"role": "admin"})
@@ -151,3 +155,89 @@ def test_the_last_owner_can_be_neither_demoted_nor_removed(client, admin_a, org_
     assert remove.status_code == 403
     with org_context(org_a):
         assert Membership.objects.get(pk=owner.pk).role == "owner"
+
+
+def test_an_admin_cannot_make_themselves_owner(client, admin_a, org_a):
+    with org_context(org_a):
+        own = Membership.objects.get(user=admin_a)
+    client.force_login(admin_a)
+
+    response = client.post(
+        reverse("admin:clozup_membership_change", args=[own.pk]), {"role": "owner"}
+    )
+
+    assert response.status_code == 200
+    assert b"only an owner may grant the owner role" in response.content
+    with org_context(org_a):
+        assert Membership.objects.get(pk=own.pk).role == "admin"
+    assert _events(org_a, "member.role_changed") == []
+
+
+def test_an_admin_cannot_demote_or_remove_an_owner(client, admin_a, org_a):
+    owner = _owner_of(org_a)
+    client.force_login(admin_a)
+
+    demote = client.post(
+        reverse("admin:clozup_membership_change", args=[owner.pk]), {"role": "rep"}
+    )
+    remove = client.post(
+        reverse("admin:clozup_membership_delete", args=[owner.pk]), {"post": "yes"}
+    )
+
+    assert b"only an owner may grant the owner role" in demote.content
+    assert remove.status_code == 403
+    with org_context(org_a):
+        assert Membership.objects.get(pk=owner.pk).role == "owner"
+
+
+def test_an_admin_removing_owners_in_bulk_removes_nobody(client, admin_a, rep_a, org_a):
+    owner = _owner_of(org_a)
+    with org_context(org_a):
+        rep = Membership.objects.get(user=rep_a)
+    client.force_login(admin_a)
+
+    response = client.post(
+        reverse("admin:clozup_membership_changelist"),
+        {
+            "action": "delete_selected",
+            "_selected_action": [owner.pk, rep.pk],
+            "post": "yes",
+        },
+    )
+
+    assert response.status_code == 403
+    with org_context(org_a):
+        assert Membership.objects.filter(pk__in=[owner.pk, rep.pk]).count() == 2
+
+
+def test_an_admin_cannot_add_a_new_member_as_owner(client, admin_a, org_a):
+    client.force_login(admin_a)
+
+    response = client.post(
+        reverse("admin:clozup_membership_add"),
+        {"email": "would.be.owner" + chr(64) + "example.com", "role": "owner"},
+    )
+
+    assert response.status_code == 200
+    assert b"only an owner may grant the owner role" in response.content
+    assert not User.objects.filter(email__startswith="would.be.owner").exists()
+
+
+def test_an_owner_hands_ownership_to_an_admin_and_steps_down(client, admin_a, org_a):
+    owner = _owner_of(org_a)
+    with org_context(org_a):
+        successor = Membership.objects.get(user=admin_a)
+    client.force_login(owner.user)
+
+    promote = client.post(
+        reverse("admin:clozup_membership_change", args=[successor.pk]),
+        {"role": "owner"},
+    )
+    step_down = client.post(
+        reverse("admin:clozup_membership_change", args=[owner.pk]), {"role": "admin"}
+    )
+
+    assert (promote.status_code, step_down.status_code) == (302, 302)
+    with org_context(org_a):
+        assert Membership.objects.get(pk=successor.pk).role == "owner"
+        assert Membership.objects.get(pk=owner.pk).role == "admin"
