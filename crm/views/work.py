@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from clozup.decorators import member_required
+from clozup.lib.redirects import next_url
 from crm import forms
 from crm.selectors import pipeline as pipeline_selectors
 from crm.selectors import records as selectors
@@ -56,7 +57,7 @@ def move_deal(request, pk: int):
         }
         return render(request, "crm/deals/_board.html", context)
     messages.success(request, f"{deal} moved to {deal.stage}.")
-    return redirect(request.POST.get("next") or DEALS.url("detail", deal.pk))
+    return redirect(next_url(request, DEALS.url("detail", deal.pk)))
 
 
 @member_required
