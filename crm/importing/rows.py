@@ -191,9 +191,9 @@ def open_table(stream, *, filename: str, max_rows: int = 0) -> Table:
 
     Raises `UnreadableFile`, naming the line, for a binary or compressed
     file, text that is not UTF-8, a field longer than the csv module's limit,
-    a NUL character, a header that names a column twice or, with `max_rows`,
-    more rows than that; the header is checked here, later lines as the rows
-    are read.
+    a NUL character, a quote never closed or followed by text, a header that
+    names a column twice or, with `max_rows`, more rows than that; the header
+    is checked here, later lines as the rows are read.
     """
     if stream.seekable():
         head = stream.read(8)
@@ -207,7 +207,9 @@ def open_table(stream, *, filename: str, max_rows: int = 0) -> Table:
     text = io.TextIOWrapper(
         stream, encoding="utf-8-sig", errors="surrogateescape", newline=""
     )
-    reader = csv.reader(text)
+    # Strict: a quote left open would otherwise take in the rest of the file
+    # as one cell, and the rows after it would be lost without a word.
+    reader = csv.reader(text, strict=True)
     with _ReadErrors(filename, reader):
         try:
             headers = [h.strip() for h in next(reader)]
@@ -218,9 +220,11 @@ def open_table(stream, *, filename: str, max_rows: int = 0) -> Table:
 
     def rows():
         line = reader.line_num
-        with _ReadErrors(filename, reader):
+        with _ReadErrors(filename, reader) as errors:
+            errors.record_start = line + 1
             for count, cells in enumerate(reader, start=1):
                 start, line = line + 1, reader.line_num
+                errors.record_start = line + 1
                 if max_rows and count > max_rows:
                     raise UnreadableFile(
                         filename, start, f"more than {max_rows:,} rows; split the file"
@@ -245,27 +249,42 @@ def _check_text(filename: str, line: int, cells: list[str]) -> None:
 
 
 class _ReadErrors:
-    """Turns CSV errors into `UnreadableFile` naming the line."""
+    """Turns CSV errors into `UnreadableFile` naming the line.
+
+    `record_start` is the line the record being read starts on; the caller
+    moves it on after each record.
+    """
 
     def __init__(self, filename: str, reader):
         self.filename = filename
         self.reader = reader
+        self.record_start = 1
 
     def __enter__(self):
         return self
 
     def __exit__(self, kind, error, traceback):
+        if not isinstance(error, csv.Error):
+            return False
+        message = str(error)
+        # The end of the file inside a quote: the reader's line is the last
+        # one, but the person needs the line where the quote opened.
+        if message == "unexpected end of data":
+            reason = "a quote opened on this line is never closed"
+            raise UnreadableFile(self.filename, self.record_start, reason) from None
         # The reader has counted the line it failed on.
         line = max(self.reader.line_num, 1)
-        if isinstance(error, csv.Error):
-            raise UnreadableFile(self.filename, line, _csv_reason(error)) from None
-        return False
+        raise UnreadableFile(self.filename, line, _csv_reason(message)) from None
 
 
-def _csv_reason(error: csv.Error) -> str:
-    message = str(error)
+def _csv_reason(message: str) -> str:
     if "field larger than field limit" in message:
         return f"a field longer than {csv.field_size_limit():,} characters"
+    if "expected after" in message:
+        return (
+            "text after a closing quote (a quote inside a quoted cell is"
+            ' written twice: "")'
+        )
     return f"not valid CSV ({message})"
 
 

@@ -78,6 +78,23 @@ BROKEN = {
         2,
         "",
     ),
+    "a quote never closed": (
+        HEADER + b'"Open quote,Lovelace,ada@example.com\nAlan,Turing,a@example.com\n',
+        2,
+        "a quote opened on this line is never closed",
+    ),
+    "a quote never closed, after a multi-line cell": (
+        HEADER
+        + b'Ada,"Love\nlace",ada@example.com\n'
+        + b'Alan,Turing,"alan@example.com\nGrace,Hopper,g@example.com\n',
+        4,
+        "a quote opened on this line is never closed",
+    ),
+    "text after a closing quote": (
+        HEADER + b'Ada,"Love"lace,ada@example.com\n',
+        2,
+        "text after a closing quote",
+    ),
 }
 
 
@@ -163,10 +180,11 @@ def test_the_upload_page_refuses_a_broken_file_by_name(client, org_a, rep_a, cas
         assert response.status_code == 302
 
 
+@pytest.mark.parametrize("case", ["latin-1 text", "a quote never closed"])
 def test_a_job_with_a_bad_line_reports_it_and_imports_nothing(
-    client, org_a, rep_a, eager_tasks, django_capture_on_commit_callbacks
+    client, org_a, rep_a, eager_tasks, django_capture_on_commit_callbacks, case
 ):
-    content = BROKEN["latin-1 text"][0]
+    content, line, words = BROKEN[case]
     client.force_login(rep_a)
     detail = client.post(
         reverse("crm:import-upload"),
@@ -188,7 +206,7 @@ def test_a_job_with_a_bad_line_reports_it_and_imports_nothing(
     with org_context(org_a):
         job = ImportJob.objects.get()
     assert job.status == ImportJob.Status.REJECTED
-    assert "broken-leads.csv, line 3: not UTF-8 text" in page
+    assert f"broken-leads.csv, line {line}: " in page and words in page
     assert _leads(org_a) == 0
 
 
@@ -198,3 +216,13 @@ def test_the_command_names_a_broken_file(org_a, tmp_path):
 
     with pytest.raises(CommandError, match="broken-leads.csv, line 1: the column"):
         call_command("import_crm", str(path), org=org_a.slug, reason="ticket 1")
+
+
+def test_a_dry_run_of_the_command_names_a_quote_never_closed(org_a, tmp_path):
+    path = tmp_path / "broken-leads.csv"
+    path.write_bytes(BROKEN["a quote never closed"][0])
+
+    with pytest.raises(CommandError, match="broken-leads.csv, line 2: a quote opened"):
+        call_command(
+            "import_crm", str(path), org=org_a.slug, reason="ticket 1", dry_run=True
+        )
