@@ -84,6 +84,11 @@ LEAD_STATUS_WORDS = {
 
 REJECTIONS_KEPT = 1000
 
+# Columns a file may have. The mapping page shows a choice per column and
+# posts them all back (Django refuses more than 1,000 fields per request); the
+# widest shipped sample, X Education's leads, has 38.
+MAX_COLUMNS = 200
+
 # One encoder for every row: `json.dumps(..., sort_keys=True)` builds a new one
 # per call.
 DETAILS_JSON = json.JSONEncoder(sort_keys=True)
@@ -191,9 +196,10 @@ def open_table(stream, *, filename: str, max_rows: int = 0) -> Table:
 
     Raises `UnreadableFile`, naming the line, for a binary or compressed
     file, text that is not UTF-8, a field longer than the csv module's limit,
-    a NUL character, a quote never closed or followed by text, a header that
-    names a column twice or, with `max_rows`, more rows than that; the header
-    is checked here, later lines as the rows are read.
+    a NUL character, a quote never closed or followed by text, a header with
+    more than `MAX_COLUMNS` columns or one that names a column twice or, with
+    `max_rows`, more rows than that; the header is checked here, later lines
+    as the rows are read.
     """
     if stream.seekable():
         head = stream.read(8)
@@ -289,6 +295,13 @@ def _csv_reason(message: str) -> str:
 
 
 def _check_headers(filename: str, headers: list[str]) -> None:
+    if len(headers) > MAX_COLUMNS:
+        raise UnreadableFile(
+            filename,
+            1,
+            f"{len(headers):,} columns; at most {MAX_COLUMNS} are accepted,"
+            " so remove the columns you do not need",
+        )
     seen: dict[str, int] = {}
     for position, header in enumerate(headers, start=1):
         if not header:

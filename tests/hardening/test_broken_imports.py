@@ -73,6 +73,11 @@ BROKEN = {
         1,
         "appears twice",
     ),
+    "20,000 columns": (
+        b",".join(b"c%d" % n for n in range(20_000)) + b"\n" + b"x," * 19_999 + b"x\n",
+        1,
+        "20,000 columns; at most 200 are accepted",
+    ),
     "an unclosed quote": (
         HEADER + b'Ada,"Lovelace,ada@example.com\n' + b"x" * 10 + b"\x00\n",
         2,
@@ -160,7 +165,8 @@ def test_more_rows_than_the_limit_stop_a_run_with_nothing_written(
 
 
 @pytest.mark.parametrize(
-    "case", ["a zip bomb named .csv", "latin-1 text", "a repeated column"]
+    "case",
+    ["a zip bomb named .csv", "latin-1 text", "a repeated column", "20,000 columns"],
 )
 def test_the_upload_page_refuses_a_broken_file_by_name(client, org_a, rep_a, case):
     content, line, words = BROKEN[case]
@@ -223,6 +229,16 @@ def test_a_dry_run_of_the_command_names_a_quote_never_closed(org_a, tmp_path):
     path.write_bytes(BROKEN["a quote never closed"][0])
 
     with pytest.raises(CommandError, match="broken-leads.csv, line 2: a quote opened"):
+        call_command(
+            "import_crm", str(path), org=org_a.slug, reason="ticket 1", dry_run=True
+        )
+
+
+def test_the_command_refuses_a_file_of_20_000_columns(org_a, tmp_path):
+    path = tmp_path / "wide-leads.csv"
+    path.write_bytes(BROKEN["20,000 columns"][0])
+
+    with pytest.raises(CommandError, match="wide-leads.csv, line 1: 20,000 columns"):
         call_command(
             "import_crm", str(path), org=org_a.slug, reason="ticket 1", dry_run=True
         )
