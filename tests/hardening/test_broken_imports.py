@@ -242,3 +242,57 @@ def test_the_command_refuses_a_file_of_20_000_columns(org_a, tmp_path):
         call_command(
             "import_crm", str(path), org=org_a.slug, reason="ticket 1", dry_run=True
         )
+
+
+def test_two_files_of_one_name_are_told_apart_by_their_place(org_a, tmp_path):
+    first, second = tmp_path / "one", tmp_path / "two"
+    first.mkdir()
+    second.mkdir()
+    (first / "leads.csv").write_bytes(GOOD)
+    (second / "leads.csv").write_bytes(HEADER + b"Bea,Rossi,not-an-email\n")
+    sources = [_source(first / "leads.csv"), _source(second / "leads.csv")]
+
+    report = imports.import_files(org_a, sources, allow_partial=True)
+
+    assert [entry["name"] for entry in report.files] == [
+        "leads.csv (file 1)",
+        "leads.csv (file 2)",
+    ]
+    assert [(r["file"], r["line"]) for r in report.rejections] == [
+        ("leads.csv (file 2)", 2)
+    ]
+
+
+def test_the_upload_page_names_the_broken_one_of_two_files_of_one_name(
+    client, org_a, rep_a
+):
+    client.force_login(rep_a)
+
+    response = client.post(
+        reverse("crm:import-upload"),
+        {
+            "files": [
+                SimpleUploadedFile("leads.csv", GOOD),
+                SimpleUploadedFile("leads.csv", BROKEN["a repeated column"][0]),
+            ]
+        },
+    )
+
+    assert "leads.csv (file 2), line 1: the column" in response.content.decode()
+
+
+def test_the_command_names_the_broken_one_of_two_files_of_one_name(org_a, tmp_path):
+    first, second = tmp_path / "one", tmp_path / "two"
+    first.mkdir()
+    second.mkdir()
+    (first / "leads.csv").write_bytes(GOOD)
+    (second / "leads.csv").write_bytes(BROKEN["latin-1 text"][0])
+
+    with pytest.raises(CommandError, match=r"leads.csv \(file 2\), line 3: not UTF-8"):
+        call_command(
+            "import_crm",
+            str(first / "leads.csv"),
+            str(second / "leads.csv"),
+            org=org_a.slug,
+            reason="ticket 1",
+        )
