@@ -9,6 +9,7 @@ column and reason.
 import csv
 import functools
 import io
+import itertools
 import json
 import re
 from collections.abc import Iterator
@@ -123,6 +124,7 @@ class Table:
     headers: list[str]
     rows: Iterator[tuple[int, list[str]]]
     text: io.TextIOWrapper
+    delimiter: str = ","
 
     def release(self) -> None:
         self.text.detach()
@@ -194,6 +196,9 @@ BINARY_SIGNATURES = {
 def open_table(stream, *, filename: str, max_rows: int = 0) -> Table:
     """Read CSV text from a binary stream: UTF-8 (BOM allowed), any line end.
 
+    Cells are separated by commas, or by semicolons or tabs when the header
+    line has no comma outside quotes and has those instead.
+
     Raises `UnreadableFile`, naming the line, for a binary or compressed
     file, text that is not UTF-8, a field longer than the csv module's limit,
     a NUL character, a quote never closed or followed by text, a header with
@@ -213,9 +218,12 @@ def open_table(stream, *, filename: str, max_rows: int = 0) -> Table:
     text = io.TextIOWrapper(
         stream, encoding="utf-8-sig", errors="surrogateescape", newline=""
     )
+    first_line = text.readline()
+    delimiter = _delimiter(first_line)
     # Strict: a quote left open would otherwise take in the rest of the file
     # as one cell, and the rows after it would be lost without a word.
-    reader = csv.reader(text, strict=True)
+    lines = itertools.chain([first_line], text) if first_line else text
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
     with _ReadErrors(filename, reader):
         try:
             headers = [h.strip() for h in next(reader)]
@@ -239,7 +247,23 @@ def open_table(stream, *, filename: str, max_rows: int = 0) -> Table:
                 if any(map(str.strip, cells)):
                     yield start, cells
 
-    return Table(headers=headers, rows=rows(), text=text)
+    return Table(headers=headers, rows=rows(), text=text, delimiter=delimiter)
+
+
+# What spreadsheets set to a decimal comma save instead of commas, and what
+# tab-separated exports use.
+OTHER_DELIMITERS = (";", "\t")
+QUOTED = re.compile(r'"[^"]*"')
+
+
+def _delimiter(header_line: str) -> str:
+    """The comma, or the more frequent of `;` and tab in a header without one."""
+    bare = QUOTED.sub("", header_line)
+    if "," in bare:
+        return ","
+    found = {other: bare.count(other) for other in OTHER_DELIMITERS}
+    likeliest = max(found, key=found.__getitem__)
+    return likeliest if found[likeliest] else ","
 
 
 NOT_TEXT = re.compile("[\x00\udc80-\udcff]")

@@ -242,6 +242,9 @@ def _record_import(action, organization_id, report, actor) -> None:
     )
 
 
+SEPARATOR_NAMES = {";": "semicolons", "\t": "tabs"}
+
+
 def _import_one(organization_id, source, directory, report, progress) -> None:
     layout = source.layout
     if layout.kind is Kind.DEALS:
@@ -258,6 +261,15 @@ def _import_one(organization_id, source, directory, report, progress) -> None:
 
         cleaned = cleaner.clean(table, tick)
         table.release()
+    if table.delimiter != ",":
+        separators = SEPARATOR_NAMES[table.delimiter]
+        report.decisions.append(
+            {
+                "file": source.name,
+                "message": f"columns separated by {separators}, not commas",
+                "rows": cleaned.rows_read,
+            }
+        )
 
     loader = Loader(organization_id, filename=source.name)
     with transaction.atomic():
