@@ -9,6 +9,7 @@ column and reason.
 import csv
 import functools
 import io
+import itertools
 import json
 import re
 from collections.abc import Iterator
@@ -84,6 +85,11 @@ LEAD_STATUS_WORDS = {
 
 REJECTIONS_KEPT = 1000
 
+# Columns a file may have. The mapping page shows a choice per column and
+# posts them all back (Django refuses more than 1,000 fields per request); the
+# widest shipped sample, X Education's leads, has 38.
+MAX_COLUMNS = 200
+
 # One encoder for every row: `json.dumps(..., sort_keys=True)` builds a new one
 # per call.
 DETAILS_JSON = json.JSONEncoder(sort_keys=True)
@@ -118,6 +124,7 @@ class Table:
     headers: list[str]
     rows: Iterator[tuple[int, list[str]]]
     text: io.TextIOWrapper
+    delimiter: str = ","
 
     def release(self) -> None:
         self.text.detach()
@@ -189,11 +196,15 @@ BINARY_SIGNATURES = {
 def open_table(stream, *, filename: str, max_rows: int = 0) -> Table:
     """Read CSV text from a binary stream: UTF-8 (BOM allowed), any line end.
 
+    Cells are separated by commas, or by semicolons or tabs when the header
+    line has no comma outside quotes and has those instead.
+
     Raises `UnreadableFile`, naming the line, for a binary or compressed
     file, text that is not UTF-8, a field longer than the csv module's limit,
-    a NUL character, a header that names a column twice or, with `max_rows`,
-    more rows than that; the header is checked here, later lines as the rows
-    are read.
+    a NUL character, a quote never closed or followed by text, a header with
+    more than `MAX_COLUMNS` columns or one that names a column twice or, with
+    `max_rows`, more rows than that; the header is checked here, later lines
+    as the rows are read.
     """
     if stream.seekable():
         head = stream.read(8)
@@ -207,7 +218,12 @@ def open_table(stream, *, filename: str, max_rows: int = 0) -> Table:
     text = io.TextIOWrapper(
         stream, encoding="utf-8-sig", errors="surrogateescape", newline=""
     )
-    reader = csv.reader(text)
+    first_line = text.readline()
+    delimiter = _delimiter(first_line)
+    # Strict: a quote left open would otherwise take in the rest of the file
+    # as one cell, and the rows after it would be lost without a word.
+    lines = itertools.chain([first_line], text) if first_line else text
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
     with _ReadErrors(filename, reader):
         try:
             headers = [h.strip() for h in next(reader)]
@@ -218,9 +234,11 @@ def open_table(stream, *, filename: str, max_rows: int = 0) -> Table:
 
     def rows():
         line = reader.line_num
-        with _ReadErrors(filename, reader):
+        with _ReadErrors(filename, reader) as errors:
+            errors.record_start = line + 1
             for count, cells in enumerate(reader, start=1):
                 start, line = line + 1, reader.line_num
+                errors.record_start = line + 1
                 if max_rows and count > max_rows:
                     raise UnreadableFile(
                         filename, start, f"more than {max_rows:,} rows; split the file"
@@ -229,7 +247,23 @@ def open_table(stream, *, filename: str, max_rows: int = 0) -> Table:
                 if any(map(str.strip, cells)):
                     yield start, cells
 
-    return Table(headers=headers, rows=rows(), text=text)
+    return Table(headers=headers, rows=rows(), text=text, delimiter=delimiter)
+
+
+# What spreadsheets set to a decimal comma save instead of commas, and what
+# tab-separated exports use.
+OTHER_DELIMITERS = (";", "\t")
+QUOTED = re.compile(r'"[^"]*"')
+
+
+def _delimiter(header_line: str) -> str:
+    """The comma, or the more frequent of `;` and tab in a header without one."""
+    bare = QUOTED.sub("", header_line)
+    if "," in bare:
+        return ","
+    found = {other: bare.count(other) for other in OTHER_DELIMITERS}
+    likeliest = max(found, key=found.__getitem__)
+    return likeliest if found[likeliest] else ","
 
 
 NOT_TEXT = re.compile("[\x00\udc80-\udcff]")
@@ -245,31 +279,53 @@ def _check_text(filename: str, line: int, cells: list[str]) -> None:
 
 
 class _ReadErrors:
-    """Turns CSV errors into `UnreadableFile` naming the line."""
+    """Turns CSV errors into `UnreadableFile` naming the line.
+
+    `record_start` is the line the record being read starts on; the caller
+    moves it on after each record.
+    """
 
     def __init__(self, filename: str, reader):
         self.filename = filename
         self.reader = reader
+        self.record_start = 1
 
     def __enter__(self):
         return self
 
     def __exit__(self, kind, error, traceback):
+        if not isinstance(error, csv.Error):
+            return False
+        message = str(error)
+        # The end of the file inside a quote: the reader's line is the last
+        # one, but the person needs the line where the quote opened.
+        if message == "unexpected end of data":
+            reason = "a quote opened on this line is never closed"
+            raise UnreadableFile(self.filename, self.record_start, reason) from None
         # The reader has counted the line it failed on.
         line = max(self.reader.line_num, 1)
-        if isinstance(error, csv.Error):
-            raise UnreadableFile(self.filename, line, _csv_reason(error)) from None
-        return False
+        raise UnreadableFile(self.filename, line, _csv_reason(message)) from None
 
 
-def _csv_reason(error: csv.Error) -> str:
-    message = str(error)
+def _csv_reason(message: str) -> str:
     if "field larger than field limit" in message:
         return f"a field longer than {csv.field_size_limit():,} characters"
+    if "expected after" in message:
+        return (
+            "text after a closing quote (a quote inside a quoted cell is"
+            ' written twice: "")'
+        )
     return f"not valid CSV ({message})"
 
 
 def _check_headers(filename: str, headers: list[str]) -> None:
+    if len(headers) > MAX_COLUMNS:
+        raise UnreadableFile(
+            filename,
+            1,
+            f"{len(headers):,} columns; at most {MAX_COLUMNS} are accepted,"
+            " so remove the columns you do not need",
+        )
     seen: dict[str, int] = {}
     for position, header in enumerate(headers, start=1):
         if not header:

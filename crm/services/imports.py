@@ -10,8 +10,9 @@ rolls back. The import job used by the upload page wraps the same function.
 
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 
 from django.conf import settings
@@ -93,6 +94,18 @@ class ImportRejected(Exception):
     """Raised inside the transaction to undo an all-or-nothing run."""
 
 
+def distinct_names(names: list[str]) -> list[str]:
+    """The file names, a repeated one followed by its place: "a.csv (file 2)".
+
+    Messages name files; two uploads called "a.csv" must not read alike.
+    """
+    repeats = Counter(names)
+    return [
+        f"{name} (file {place})" if repeats[name] > 1 else name
+        for place, name in enumerate(names, start=1)
+    ]
+
+
 def inspect_file(stream: BinaryIO, *, filename: str) -> tuple[list[str], Layout]:
     """The header of a CSV file and the layout it most likely has."""
     table = open_table(stream, filename=filename)
@@ -161,6 +174,8 @@ def import_files(
     """
     report = ImportReport(dry_run=dry_run)
     organization_id = getattr(organization, "pk", organization)
+    names = distinct_names([source.name for source in sources])
+    sources = [replace(s, name=n) for s, n in zip(sources, names, strict=True)]
 
     try:
         for source in sources:
@@ -227,6 +242,9 @@ def _record_import(action, organization_id, report, actor) -> None:
     )
 
 
+SEPARATOR_NAMES = {";": "semicolons", "\t": "tabs"}
+
+
 def _import_one(organization_id, source, directory, report, progress) -> None:
     layout = source.layout
     if layout.kind is Kind.DEALS:
@@ -243,6 +261,15 @@ def _import_one(organization_id, source, directory, report, progress) -> None:
 
         cleaned = cleaner.clean(table, tick)
         table.release()
+    if table.delimiter != ",":
+        separators = SEPARATOR_NAMES[table.delimiter]
+        report.decisions.append(
+            {
+                "file": source.name,
+                "message": f"columns separated by {separators}, not commas",
+                "rows": cleaned.rows_read,
+            }
+        )
 
     loader = Loader(organization_id, filename=source.name)
     with transaction.atomic():
@@ -306,28 +333,27 @@ def create_import_job(
     """
     entries = []
     storage = storages["private"]
+    names = distinct_names([display_name(upload.name) for upload in uploads])
     try:
-        for upload in uploads:
+        for upload, shown in zip(uploads, names, strict=True):
             if upload.size > settings.IMPORT_MAX_BYTES:
                 limit = filesizeformat(settings.IMPORT_MAX_BYTES)
-                raise ImportFileRejected(
-                    f"{display_name(upload.name)}: larger than the {limit} limit"
-                )
-            _check_row_count(upload)
+                raise ImportFileRejected(f"{shown}: larger than the {limit} limit")
+            _check_row_count(upload, shown)
             upload.seek(0)
             try:
                 headers, layout = inspect_file(upload, filename=upload.name)
             except UnreadableFile as error:
                 raise ImportFileRejected(
-                    f"{display_name(upload.name)}, line {error.line}: {error.reason}"
+                    f"{shown}, line {error.line}: {error.reason}"
                 ) from None
             if not headers:
-                raise ImportFileRejected(f"{display_name(upload.name)}: no header row")
+                raise ImportFileRejected(f"{shown}: no header row")
             upload.seek(0)
             name = storage.save(f"imports/{uuid.uuid4().hex}.csv", upload)
             entries.append(
                 {
-                    "name": display_name(upload.name),
+                    "name": shown,
                     "storage_name": name,
                     "size": upload.size,
                     "headers": headers,
@@ -348,14 +374,14 @@ def create_import_job(
         raise
 
 
-def _check_row_count(upload: UploadedFile) -> None:
+def _check_row_count(upload: UploadedFile, shown: str) -> None:
     """Refuse a file with more lines than a job may import, before storing it."""
     upload.seek(0)
     lines = sum(chunk.count(b"\n") for chunk in upload.chunks())
     # One line is the header; a last line without a newline is not counted.
     if lines - 1 > settings.IMPORT_MAX_ROWS:
         raise ImportFileRejected(
-            f"{display_name(upload.name)}: about {lines - 1:,} rows; the limit is"
+            f"{shown}: about {lines - 1:,} rows; the limit is"
             f" {settings.IMPORT_MAX_ROWS:,} per file, so split the file"
         )
 
@@ -451,12 +477,14 @@ def _run_locked_job(organization_id: int, job_id: int) -> ImportJob | None:
 
     storage = storages["private"]
     key = progress_key(organization_id, job_id)
-    totals = {entry["name"]: 0 for entry in job.files}
+    # Jobs stored before file names were told apart may repeat one.
+    names = distinct_names([entry["name"] for entry in job.files])
+    totals = dict.fromkeys(names, 0)
     # The private storage decrypts only inside the organization's context.
     with org_context(organization_id):
-        for entry in job.files:
+        for entry, name in zip(job.files, names, strict=True):
             with storage.open(entry["storage_name"], "rb") as stream:
-                totals[entry["name"]] = max(sum(1 for _ in stream) - 1, 0)
+                totals[name] = max(sum(1 for _ in stream) - 1, 0)
     done = dict.fromkeys(totals, 0)
     cache.set(key, {"rows": 0, "total": sum(totals.values())}, PROGRESS_TTL)
 
@@ -478,7 +506,7 @@ def _run_locked_job(organization_id: int, job_id: int) -> ImportJob | None:
 
     sources = [
         ImportSource(
-            name=entry["name"],
+            name=name,
             open=lambda n=entry["storage_name"]: storage.open(n, "rb"),
             layout=Layout(
                 kind=Kind(entry["kind"]),
@@ -489,7 +517,7 @@ def _run_locked_job(organization_id: int, job_id: int) -> ImportJob | None:
                 ],
             ),
         )
-        for entry in job.files
+        for entry, name in zip(job.files, names, strict=True)
     ]
     try:
         import_files(

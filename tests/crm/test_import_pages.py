@@ -31,6 +31,15 @@ def test_uploading_shows_the_guessed_mapping_for_every_column(rep_client, org_a)
     assert job.files[0]["mapping"]["Email"] == "email"
 
 
+def test_a_semicolon_file_is_mapped_column_by_column(rep_client, org_a):
+    upload(rep_client, CSV.replace(b",", b";"))
+
+    with org_context(org_a):
+        job = ImportJob.objects.get()
+    assert job.files[0]["headers"] == ["First Name", "Email", "Favourite Colour"]
+    assert job.files[0]["mapping"]["Email"] == "email"
+
+
 def test_a_job_runs_and_reports_the_rejected_row(
     rep_client, org_a, eager_tasks, django_capture_on_commit_callbacks
 ):

@@ -257,6 +257,40 @@ def test_a_partial_import_writes_the_valid_rows(org_a):
     assert company.name == "Engines, Ltd"
 
 
+@pytest.mark.parametrize(("separator", "word"), [(";", "semicolons"), ("\t", "tabs")])
+def test_a_file_of_semicolons_or_tabs_is_read_by_its_separator(org_a, separator, word):
+    header = separator.join(["First Name", "Last Name", "Email", "Company"])
+    row = separator.join(["Ada", "Lovelace", "ada@example.com", '"Engines; Ltd"'])
+    text = f"{header}\n{row}\nAlan{separator}Turing{separator}{separator}Acme, Inc\n"
+
+    report = imports.import_files(org_a, [source_from_text("leads.csv", text)])
+
+    assert report.committed, report.rejections
+    assert report.decisions == [
+        {
+            "file": "leads.csv",
+            "message": f"columns separated by {word}, not commas",
+            "rows": 2,
+        }
+    ]
+    with org_context(org_a):
+        leads = Lead.objects.order_by("first_name")
+        read = [(lead.first_name, lead.email, lead.company_name) for lead in leads]
+    assert read == [
+        ("Ada", "ada@example.com", "Engines; Ltd"),
+        ("Alan", "", "Acme, Inc"),
+    ]
+
+
+def test_a_comma_file_with_semicolons_in_its_header_stays_comma_separated(org_a):
+    text = 'First Name,"Colour; shade"\nAda,teal\n'
+
+    report = imports.import_files(org_a, [source_from_text("leads.csv", text)])
+
+    assert report.committed and not report.decisions
+    assert report.files[0]["unmapped"] == ["Colour; shade"]
+
+
 def test_an_empty_cell_does_not_erase_a_stored_value(org_a):
     imports.import_files(
         org_a,

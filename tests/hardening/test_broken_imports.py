@@ -73,10 +73,32 @@ BROKEN = {
         1,
         "appears twice",
     ),
+    "20,000 columns": (
+        b",".join(b"c%d" % n for n in range(20_000)) + b"\n" + b"x," * 19_999 + b"x\n",
+        1,
+        "20,000 columns; at most 200 are accepted",
+    ),
     "an unclosed quote": (
         HEADER + b'Ada,"Lovelace,ada@example.com\n' + b"x" * 10 + b"\x00\n",
         2,
         "",
+    ),
+    "a quote never closed": (
+        HEADER + b'"Open quote,Lovelace,ada@example.com\nAlan,Turing,a@example.com\n',
+        2,
+        "a quote opened on this line is never closed",
+    ),
+    "a quote never closed, after a multi-line cell": (
+        HEADER
+        + b'Ada,"Love\nlace",ada@example.com\n'
+        + b'Alan,Turing,"alan@example.com\nGrace,Hopper,g@example.com\n',
+        4,
+        "a quote opened on this line is never closed",
+    ),
+    "text after a closing quote": (
+        HEADER + b'Ada,"Love"lace,ada@example.com\n',
+        2,
+        "text after a closing quote",
     ),
 }
 
@@ -143,7 +165,8 @@ def test_more_rows_than_the_limit_stop_a_run_with_nothing_written(
 
 
 @pytest.mark.parametrize(
-    "case", ["a zip bomb named .csv", "latin-1 text", "a repeated column"]
+    "case",
+    ["a zip bomb named .csv", "latin-1 text", "a repeated column", "20,000 columns"],
 )
 def test_the_upload_page_refuses_a_broken_file_by_name(client, org_a, rep_a, case):
     content, line, words = BROKEN[case]
@@ -163,10 +186,11 @@ def test_the_upload_page_refuses_a_broken_file_by_name(client, org_a, rep_a, cas
         assert response.status_code == 302
 
 
+@pytest.mark.parametrize("case", ["latin-1 text", "a quote never closed"])
 def test_a_job_with_a_bad_line_reports_it_and_imports_nothing(
-    client, org_a, rep_a, eager_tasks, django_capture_on_commit_callbacks
+    client, org_a, rep_a, eager_tasks, django_capture_on_commit_callbacks, case
 ):
-    content = BROKEN["latin-1 text"][0]
+    content, line, words = BROKEN[case]
     client.force_login(rep_a)
     detail = client.post(
         reverse("crm:import-upload"),
@@ -188,7 +212,7 @@ def test_a_job_with_a_bad_line_reports_it_and_imports_nothing(
     with org_context(org_a):
         job = ImportJob.objects.get()
     assert job.status == ImportJob.Status.REJECTED
-    assert "broken-leads.csv, line 3: not UTF-8 text" in page
+    assert f"broken-leads.csv, line {line}: " in page and words in page
     assert _leads(org_a) == 0
 
 
@@ -198,3 +222,77 @@ def test_the_command_names_a_broken_file(org_a, tmp_path):
 
     with pytest.raises(CommandError, match="broken-leads.csv, line 1: the column"):
         call_command("import_crm", str(path), org=org_a.slug, reason="ticket 1")
+
+
+def test_a_dry_run_of_the_command_names_a_quote_never_closed(org_a, tmp_path):
+    path = tmp_path / "broken-leads.csv"
+    path.write_bytes(BROKEN["a quote never closed"][0])
+
+    with pytest.raises(CommandError, match="broken-leads.csv, line 2: a quote opened"):
+        call_command(
+            "import_crm", str(path), org=org_a.slug, reason="ticket 1", dry_run=True
+        )
+
+
+def test_the_command_refuses_a_file_of_20_000_columns(org_a, tmp_path):
+    path = tmp_path / "wide-leads.csv"
+    path.write_bytes(BROKEN["20,000 columns"][0])
+
+    with pytest.raises(CommandError, match="wide-leads.csv, line 1: 20,000 columns"):
+        call_command(
+            "import_crm", str(path), org=org_a.slug, reason="ticket 1", dry_run=True
+        )
+
+
+def test_two_files_of_one_name_are_told_apart_by_their_place(org_a, tmp_path):
+    first, second = tmp_path / "one", tmp_path / "two"
+    first.mkdir()
+    second.mkdir()
+    (first / "leads.csv").write_bytes(GOOD)
+    (second / "leads.csv").write_bytes(HEADER + b"Bea,Rossi,not-an-email\n")
+    sources = [_source(first / "leads.csv"), _source(second / "leads.csv")]
+
+    report = imports.import_files(org_a, sources, allow_partial=True)
+
+    assert [entry["name"] for entry in report.files] == [
+        "leads.csv (file 1)",
+        "leads.csv (file 2)",
+    ]
+    assert [(r["file"], r["line"]) for r in report.rejections] == [
+        ("leads.csv (file 2)", 2)
+    ]
+
+
+def test_the_upload_page_names_the_broken_one_of_two_files_of_one_name(
+    client, org_a, rep_a
+):
+    client.force_login(rep_a)
+
+    response = client.post(
+        reverse("crm:import-upload"),
+        {
+            "files": [
+                SimpleUploadedFile("leads.csv", GOOD),
+                SimpleUploadedFile("leads.csv", BROKEN["a repeated column"][0]),
+            ]
+        },
+    )
+
+    assert "leads.csv (file 2), line 1: the column" in response.content.decode()
+
+
+def test_the_command_names_the_broken_one_of_two_files_of_one_name(org_a, tmp_path):
+    first, second = tmp_path / "one", tmp_path / "two"
+    first.mkdir()
+    second.mkdir()
+    (first / "leads.csv").write_bytes(GOOD)
+    (second / "leads.csv").write_bytes(BROKEN["latin-1 text"][0])
+
+    with pytest.raises(CommandError, match=r"leads.csv \(file 2\), line 3: not UTF-8"):
+        call_command(
+            "import_crm",
+            str(first / "leads.csv"),
+            str(second / "leads.csv"),
+            org=org_a.slug,
+            reason="ticket 1",
+        )

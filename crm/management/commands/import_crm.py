@@ -50,7 +50,11 @@ class Command(SupportCommand):
         self, organization, *, reason, files, partial, dry_run, kind, map, **options
     ):
         overrides = self._overrides(map)
-        sources = [self._source(path, kind, overrides) for path in files]
+        names = imports.distinct_names([path.name for path in files])
+        sources = [
+            self._source(path, name, kind, overrides)
+            for path, name in zip(files, names, strict=True)
+        ]
 
         report = imports.import_files(
             organization,
@@ -78,12 +82,12 @@ class Command(SupportCommand):
             overrides[layouts.normalise(column)] = target.strip()
         return overrides
 
-    def _source(self, path: Path, kind, overrides) -> imports.ImportSource:
+    def _source(self, path: Path, name: str, kind, overrides) -> imports.ImportSource:
         if not path.is_file():
             raise CommandError(f"FILE: {path} is not a readable file")
         with path.open("rb") as stream:
             try:
-                headers, layout = imports.inspect_file(stream, filename=path.name)
+                headers, layout = imports.inspect_file(stream, filename=name)
             except UnreadableFile as error:
                 raise CommandError(f"FILE: {error}") from None
         if kind or overrides:
@@ -96,7 +100,7 @@ class Command(SupportCommand):
                     )
             layout = layouts.map_columns(chosen, headers, overrides)
         return imports.ImportSource(
-            name=path.name, open=lambda: path.open("rb"), layout=layout
+            name=name, open=lambda: path.open("rb"), layout=layout
         )
 
     def _print(self, report: imports.ImportReport) -> None:
