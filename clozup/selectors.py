@@ -30,17 +30,10 @@ def get_organization_by_slug(slug: str) -> Organization:
     return Organization.objects.get(slug=slug)
 
 
-def can_manage_members(user: User, organization_id: int) -> bool:
-    """Owners and admins add, change and remove the organization's members."""
-    return Membership.objects.filter(
-        organization_id=organization_id,
-        user_id=user.pk,
-        role__in=(Membership.Role.OWNER, Membership.Role.ADMIN),
-    ).exists()
-
-
-def can_manage_owners(user: User, organization_id: int) -> bool:
-    """Only an owner grants the owner role or changes or removes an owner."""
-    return Membership.objects.filter(
-        organization_id=organization_id, user_id=user.pk, role=Membership.Role.OWNER
-    ).exists()
+def get_member_role(user: User, organization_id: int) -> str | None:
+    """The user's role in the organization, or None if they are not a member."""
+    return (
+        Membership.objects.filter(organization_id=organization_id, user_id=user.pk)
+        .values_list("role", flat=True)
+        .first()
+    )

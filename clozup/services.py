@@ -202,12 +202,13 @@ def check_membership_change(
     """
     if not isinstance(actor, User):
         return
-    if not selectors.can_manage_members(actor, organization_id):
+    actor_role = selectors.get_member_role(actor, organization_id)
+    if actor_role not in (Membership.Role.OWNER, Membership.Role.ADMIN):
         raise MemberManagementRequired(
             "role: only an owner or an admin of the organization may manage members"
         )
     touches_owner = Membership.Role.OWNER in roles
-    if touches_owner and not selectors.can_manage_owners(actor, organization_id):
+    if touches_owner and actor_role != Membership.Role.OWNER:
         raise OwnerRoleRequired(
             "role: only an owner may grant the owner role or change or remove an owner"
         )
