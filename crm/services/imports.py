@@ -477,14 +477,13 @@ def _run_locked_job(organization_id: int, job_id: int) -> ImportJob | None:
 
     storage = storages["private"]
     key = progress_key(organization_id, job_id)
-    # Jobs stored before file names were told apart may repeat one.
-    names = distinct_names([entry["name"] for entry in job.files])
-    totals = dict.fromkeys(names, 0)
+    # File names were told apart when the job was created.
+    totals = {entry["name"]: 0 for entry in job.files}
     # The private storage decrypts only inside the organization's context.
     with org_context(organization_id):
-        for entry, name in zip(job.files, names, strict=True):
+        for entry in job.files:
             with storage.open(entry["storage_name"], "rb") as stream:
-                totals[name] = max(sum(1 for _ in stream) - 1, 0)
+                totals[entry["name"]] = max(sum(1 for _ in stream) - 1, 0)
     done = dict.fromkeys(totals, 0)
     cache.set(key, {"rows": 0, "total": sum(totals.values())}, PROGRESS_TTL)
 
@@ -506,7 +505,7 @@ def _run_locked_job(organization_id: int, job_id: int) -> ImportJob | None:
 
     sources = [
         ImportSource(
-            name=name,
+            name=entry["name"],
             open=lambda n=entry["storage_name"]: storage.open(n, "rb"),
             layout=Layout(
                 kind=Kind(entry["kind"]),
@@ -517,7 +516,7 @@ def _run_locked_job(organization_id: int, job_id: int) -> ImportJob | None:
                 ],
             ),
         )
-        for entry, name in zip(job.files, names, strict=True)
+        for entry in job.files
     ]
     try:
         import_files(
