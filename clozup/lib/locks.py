@@ -2,7 +2,9 @@
 
 PostgreSQL session advisory locks: taken on the process's own connection,
 held across the job's many short transactions, and released by the server
-if the process dies, so a killed job never leaves a stale lock behind.
+if the process dies, so a killed job never leaves a stale lock behind. For
+work inside one transaction, `lock_until_commit` waits for a lock the
+transaction's end releases.
 """
 
 from collections.abc import Iterator
@@ -30,6 +32,14 @@ def try_advisory_lock(name: str, *, using: str = "default") -> Iterator[bool]:
     finally:
         if acquired:
             _unlock(connection, name)
+
+
+def lock_until_commit(name: str, *, using: str = "default") -> None:
+    """Wait for the lock named `name`; it is held until the transaction ends."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [PREFIX + name]
+        )
 
 
 def _unlock(connection, name: str) -> None:

@@ -6,7 +6,6 @@ hand-off, so a withdrawal that has committed is always seen by the next
 message, and a withdrawal that arrives during a hand-off waits for it.
 """
 
-import hashlib
 import logging
 from datetime import datetime
 
@@ -16,6 +15,7 @@ from django.utils import timezone
 from audit import services as audit_services
 from audit.actions import Action
 from clozup.lib.addresses import InvalidAddress, address_hash, normalize_address
+from clozup.lib.locks import lock_until_commit
 from clozup.models import Organization, User
 
 from ..models import ConsentEvent, Suppression
@@ -41,11 +41,8 @@ class InvalidConsentEvent(ValueError):
 
 
 def lock_address(name: str) -> None:
-    """Hold an advisory lock on an address hash until the transaction ends."""
-    digest = hashlib.sha256(name.encode()).digest()
-    key = int.from_bytes(digest[:8], "big", signed=True)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+    """Hold a lock on an address hash until the transaction ends."""
+    lock_until_commit(f"consent:{name}")
 
 
 def _actor_fields(actor) -> dict:
