@@ -5,12 +5,16 @@ membership would give them the admin actions over that person (forced
 sign-out, lifting a lockout) and that person's sign-in events. The person is
 mailed a signed link instead, and the membership exists once they, signed in,
 confirm it. Nothing is stored until then; the link carries the organization,
-the person, the role and who invited them.
+the person, the role, who invited them and when. It works once: after the
+person joined (or was added or removed another way) since it was sent, the
+audit log says so and the link is refused, so a member who was removed
+cannot come back with it.
 """
 
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core import signing
@@ -18,9 +22,11 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 
 from audit import services as audit
 from audit.actions import Action
+from audit.models import AuditEntry
 from clozup import services
 from clozup.models import Membership, Organization, User
 from clozup.tenancy import org_context
@@ -45,6 +51,7 @@ class Invitation:
     user_id: int
     role: str
     invited_by_id: int
+    sent_at: datetime
 
     @property
     def role_label(self) -> str:
@@ -104,7 +111,13 @@ def invite_member(
     """
     services.check_membership_change(organization.pk, actor=actor, roles={role})
 
-    payload = {"o": organization.pk, "u": user.pk, "r": role, "i": actor.pk}
+    payload = {
+        "o": organization.pk,
+        "u": user.pk,
+        "r": role,
+        "i": actor.pk,
+        "t": int(timezone.now().timestamp()),
+    }
     token = signing.dumps(payload, salt=INVITATION_SALT, compress=True)
     context = {
         "organization": organization,
@@ -146,6 +159,7 @@ def read_invitation(token: str) -> Invitation:
             user_id=int(payload["u"]),
             role=Membership.Role(payload["r"]).value,
             invited_by_id=int(payload["i"]),
+            sent_at=datetime.fromtimestamp(int(payload["t"]), tz=UTC),
         )
     except (signing.BadSignature, Organization.DoesNotExist, KeyError, ValueError):
         raise InvitationInvalid("the link is invalid or has expired") from None
@@ -154,7 +168,8 @@ def read_invitation(token: str) -> Invitation:
 def accept_invitation(
     invitation: Invitation, *, user: User, request=None
 ) -> Membership:
-    """Make the invited person a member; opening the link again changes nothing.
+    """Make the invited person a member, once; opening the link again while a
+    member changes nothing.
 
     Refused (InvitationForAnotherPerson) for anyone but the invited person, and
     (InvitationInvalid) when the organization is cancelled or whoever invited
@@ -171,6 +186,8 @@ def accept_invitation(
         ).first()
         if existing is not None:
             return existing
+        if _membership_changed_since(user, invitation.sent_at):
+            raise InvitationInvalid("the invitation was used already")
 
         try:
             services.ensure_writable(organization)
@@ -189,3 +206,13 @@ def accept_invitation(
             User.DoesNotExist,
         ):
             raise InvitationInvalid("the invitation no longer holds") from None
+
+
+def _membership_changed_since(user: User, sent_at: datetime) -> bool:
+    """Whether the person joined or left the current organization after
+    `sent_at`, as its audit log records (inside its context)."""
+    return AuditEntry.objects.filter(
+        action__in=(Action.MEMBER_ADDED, Action.MEMBER_REMOVED),
+        metadata__user_id=user.pk,
+        created_at__gte=sent_at,
+    ).exists()

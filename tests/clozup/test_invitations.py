@@ -114,6 +114,21 @@ def test_accepting_the_invitation_makes_the_person_a_member_once(
     }
 
 
+def test_a_member_removed_after_joining_cannot_rejoin_with_the_link(
+    invite, person_client, rep_b, org_a, org_b
+):
+    path = invite(rep_b)
+    person_client.post(path)
+    with org_context(org_a):
+        owner = Membership.objects.get(role="owner").user
+        services.remove_member(Membership.objects.get(user=rep_b), actor=owner)
+
+    again = person_client.post(path)
+
+    assert again.status_code == 400
+    assert not _is_member(org_a, rep_b)
+
+
 def test_opening_the_link_without_posting_changes_nothing(
     invite, person_client, rep_b, org_a
 ):
